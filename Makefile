@@ -1,0 +1,43 @@
+# icpfit: `make demo` and `make test` each build .venv themselves on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DEMO_DIR ?= demo
+DEMO_ACCOUNTS ?= 20000
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: $(STAMP) ## Create .venv and install icpfit with its dev tools
+
+demo: setup ## Sample CRM export -> validation report (training joins in the next milestone)
+	$(BIN)/icpfit sample-data --out $(DEMO_DIR)/data --accounts $(DEMO_ACCOUNTS) --seed 7
+	$(BIN)/icpfit validate --config $(DEMO_DIR)/data/icpfit.yaml
+
+test: setup ## Run the whole test suite
+	$(BIN)/python -m pytest -q
+
+lint: setup ## ruff format --check and ruff check
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: setup ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup ## Benchmarks, run by hand (numbers go to bench/results/)
+	$(BIN)/python bench/run.py
+
+clean: ## Remove .venv, demo output and caches
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .hypothesis

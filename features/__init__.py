@@ -1,0 +1,1 @@
+"""CRM export loading and validation, value labels, leakage-safe features, sample data."""

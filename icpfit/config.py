@@ -1,0 +1,292 @@
+"""The one validated configuration object: a YAML file becomes a frozen pydantic model.
+
+Every section forbids unknown keys, so a typo is an error that names the file, the key and what
+is allowed, instead of a setting that silently does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+TABLES = ("accounts", "technologies", "opportunities", "revenue", "signals")
+REQUIRED_TABLES = ("accounts", "opportunities", "revenue")
+
+# Canonical columns per table: required first, then optional. Accounts accept any extra column.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accounts": ("account_id",),
+    "technologies": ("account_id", "technology"),
+    "opportunities": ("opportunity_id", "account_id", "stage", "close_date"),
+    "revenue": ("account_id", "month", "mrr"),
+    "signals": ("account_id", "date", "signal_type"),
+}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accounts": (),
+    "technologies": ("first_seen",),
+    "opportunities": ("created_date", "amount", "type"),
+    "revenue": (),
+    "signals": ("value",),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataPaths(_Section):
+    """Where the CRM export tables are (CSV or Parquet), relative to the config file."""
+
+    accounts: Path
+    opportunities: Path
+    revenue: Path
+    technologies: Path | None = None
+    signals: Path | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _known_format(cls, path: Path | None) -> Path | None:
+        if path is not None and path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise ValueError(f"'{path}' must end in .csv or .parquet")
+        return path
+
+
+class StageMapping(_Section):
+    """Which opportunity stage values of the export mean won, lost and open."""
+
+    won: tuple[str, ...] = ("won",)
+    lost: tuple[str, ...] = ("lost",)
+    open: tuple[str, ...] = ("open",)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> StageMapping:
+        seen: dict[str, str] = {}
+        for outcome in ("won", "lost", "open"):
+            for value in getattr(self, outcome):
+                key = normalise_stage(value)
+                if key in seen and seen[key] != outcome:
+                    raise ValueError(f"'{value}' is listed under both {seen[key]} and {outcome}")
+                seen[key] = outcome
+        return self
+
+    def outcome_of(self) -> dict[str, str]:
+        """Normalised export value -> won / lost / open."""
+        return {
+            normalise_stage(value): outcome
+            for outcome in ("won", "lost", "open")
+            for value in getattr(self, outcome)
+        }
+
+
+def normalise_stage(value: str) -> str:
+    return " ".join(str(value).split()).casefold()
+
+
+class TechStack(_Section):
+    """Technologies given as one delimited column on the account rows instead of a long table."""
+
+    column: str = "tech_stack"
+    separator: str = Field(";", min_length=1)
+
+
+class LabelRules(_Section):
+    """DESIGN §3: who is an ideal customer, judged over the first `window_months` after acquisition."""
+
+    window_months: int = Field(12, ge=1, le=120)
+    top_ltv_share: float = Field(0.2, gt=0, lt=1)
+    min_expansion: float = Field(1.0, gt=0)
+
+
+class FeatureColumns(_Section):
+    categorical: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+
+
+class Technographic(_Section):
+    technologies: bool = True
+    categories: dict[str, str] = Field(default_factory=dict)
+    """Optional technology -> category name, for one count feature per category."""
+
+
+class Behavioral(FeatureColumns):
+    signals: bool = True
+    """Count each signal type in the 12 months before the account's reference date."""
+
+
+class FeatureDeclarations(_Section):
+    firmographic: FeatureColumns = FeatureColumns()
+    technographic: Technographic = Technographic()
+    behavioral: Behavioral = Behavioral()
+
+    @model_validator(mode="after")
+    def _each_column_once(self) -> FeatureDeclarations:
+        declared = self.account_columns()
+        repeated = sorted({c for c in declared if declared.count(c) > 1})
+        if repeated:
+            raise ValueError(f"declared more than once: {', '.join(repeated)}")
+        return self
+
+    def account_columns(self) -> list[str]:
+        return [
+            *self.firmographic.categorical,
+            *self.firmographic.numeric,
+            *self.behavioral.categorical,
+            *self.behavioral.numeric,
+        ]
+
+
+class Disqualifier(_Section):
+    """A structured negative-ICP rule; exactly one condition is set. Never an evaluated string."""
+
+    column: str
+    reason: str
+    equals: str | float | bool | None = None
+    not_equals: str | float | bool | None = None
+    is_in: tuple[str, ...] | None = Field(None, alias="in")
+    not_in: tuple[str, ...] | None = None
+    less_than: float | None = None
+    greater_than: float | None = None
+    exclude_from_training: bool = True
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> Disqualifier:
+        conditions = ("equals", "not_equals", "is_in", "not_in", "less_than", "greater_than")
+        given = [c for c in conditions if getattr(self, c) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "set exactly one of equals, not_equals, in, not_in, less_than, greater_than "
+                f"(got {len(given)})"
+            )
+        return self
+
+
+class TierShares(_Section):
+    """Share of the reference population in tiers A, B and C; D is the rest."""
+
+    A: float = Field(0.10, gt=0, lt=1)
+    B: float = Field(0.20, gt=0, lt=1)
+    C: float = Field(0.30, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _room_for_d(self) -> TierShares:
+        if self.A + self.B + self.C >= 1:
+            raise ValueError(f"A + B + C must be below 1 (got {self.A + self.B + self.C:g})")
+        return self
+
+
+class ModelSettings(_Section):
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed: int = 42
+
+
+class Registry(_Section):
+    experiment: str = Field("icp-fit", min_length=1)
+    model_name: str = Field("icp-fit", min_length=1)
+
+
+class IcpConfig(_Section):
+    """A user's CRM export and how to learn an ICP from it."""
+
+    data: DataPaths
+    columns: dict[Literal["accounts", "technologies", "opportunities", "revenue", "signals"],
+                  dict[str, str]] = Field(default_factory=dict)
+    stages: StageMapping = StageMapping()
+    tech_stack: TechStack | None = None
+    as_of: date | None = None
+    labels: LabelRules = LabelRules()
+    features: FeatureDeclarations = FeatureDeclarations()
+    disqualifiers: tuple[Disqualifier, ...] = ()
+    tiers: TierShares = TierShares()
+    model: ModelSettings = ModelSettings()
+    registry: Registry = Registry()
+    source: Path | None = Field(None, exclude=True)
+    """The file this config was read from (set by `load_config`, not by the YAML)."""
+
+    @field_validator("columns")
+    @classmethod
+    def _known_canonical_names(cls, columns: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for table, mapping in columns.items():
+            if table == "accounts":
+                continue
+            known = REQUIRED_COLUMNS[table] + OPTIONAL_COLUMNS[table]
+            unknown = sorted(set(mapping) - set(known))
+            if unknown:
+                raise ValueError(
+                    f"{table}: unknown column {', '.join(unknown)}; allowed: {', '.join(known)}"
+                )
+        return columns
+
+    def path_of(self, table: str) -> Path | None:
+        """Absolute path of a table: relative paths are relative to the config file."""
+        path = getattr(self.data, table)
+        if path is None or path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
+
+    def column_map(self, table: str) -> dict[str, str]:
+        """Canonical name -> the export's column name, for one table."""
+        return dict(self.columns.get(table, {}))
+
+
+def load_config(path: Path | str) -> IcpConfig:
+    """Read and validate a YAML config; any problem is a ConfigError naming the file and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return config_from_dict(raw, source=path.resolve())
+
+
+def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> IcpConfig:
+    label = source.name if source else "config"
+    try:
+        return IcpConfig.model_validate({**raw, "source": source})
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(label, err) for err in exc.errors())) from None
+
+
+def _describe(label: str, err: dict[str, Any]) -> str:
+    """One line per problem: file, dotted key, what is wrong and what is allowed."""
+    loc = [str(part) for part in err["loc"]]
+    key = ".".join(loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
+        return f"{label}: {key}: unknown key{hint}"
+    message = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"{label}: {key}: {message}{shown}"
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    model: Any = IcpConfig
+    for part in loc:
+        if part.isdigit():
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ()) or ()
+        candidates = [annotation, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
+                     None)
+        if model is None:
+            return []
+    fields = getattr(model, "model_fields", {})
+    return sorted(f.alias or name for name, f in fields.items() if name != "source")

@@ -1,0 +1,1 @@
+"""Batch scoring from the registry and reason codes. Never imports icpfit.training."""

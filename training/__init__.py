@@ -1,0 +1,1 @@
+"""Model fitting, temporal evaluation, global explanations and the MLflow registry."""
