@@ -197,8 +197,9 @@ class IcpConfig(_Section):
     """A user's CRM export and how to learn an ICP from it."""
 
     data: DataPaths
-    columns: dict[Literal["accounts", "technologies", "opportunities", "revenue", "signals"],
-                  dict[str, str]] = Field(default_factory=dict)
+    columns: dict[
+        Literal["accounts", "technologies", "opportunities", "revenue", "signals"], dict[str, str]
+    ] = Field(default_factory=dict)
     stages: StageMapping = StageMapping()
     tech_stack: TechStack | None = None
     as_of: date | None = None
@@ -213,7 +214,9 @@ class IcpConfig(_Section):
 
     @field_validator("columns")
     @classmethod
-    def _known_canonical_names(cls, columns: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    def _known_canonical_names(
+        cls, columns: dict[str, dict[str, str]]
+    ) -> dict[str, dict[str, str]]:
         for table, mapping in columns.items():
             if table == "accounts":
                 continue
@@ -284,8 +287,9 @@ def _allowed_keys(loc: list[str]) -> list[str]:
         annotation = field.annotation
         args = getattr(annotation, "__args__", ()) or ()
         candidates = [annotation, *args]
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
-                     None)
+        model = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
         if model is None:
             return []
     fields = getattr(model, "model_fields", {})

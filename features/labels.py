@@ -1,0 +1,125 @@
+"""Value labels as of a cutoff (DESIGN §3): who became an ideal customer.
+
+Only rows dated on or before `as_of` are used: an opportunity is known once created (or closed,
+when it has no created date) and counts as won or lost only once its close date has passed; a
+revenue month is known once the month is over.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from icpfit.config import LabelRules
+from icpfit.features.parsing import month_end
+
+COHORTS = ("ideal", "low_value", "churned", "lost", "immature", "prospect")
+LABELLED = ("ideal", "low_value", "churned", "lost")
+
+
+def opportunity_status(opportunities: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Per account, as of the cutoff: first won date, and whether it has lost or open deals."""
+    cutoff = pd.Timestamp(as_of)
+    known_since = opportunities["created_date"].fillna(opportunities["close_date"])
+    known = opportunities[known_since.le(cutoff) | known_since.isna()]
+    closed = known["close_date"].le(cutoff)
+    stage = known["stage"].where(closed | known["stage"].eq("open"), "open")
+    status = known[["account_id"]].assign(
+        won_date=known["close_date"].where(stage.eq("won")),
+        has_lost=stage.eq("lost"),
+        has_open=stage.eq("open"),
+    )
+    return status.groupby("account_id").agg(
+        first_won=("won_date", "min"), has_lost=("has_lost", "any"), has_open=("has_open", "any")
+    )
+
+
+def acquisition_dates(opportunities: pd.DataFrame, revenue: pd.DataFrame, as_of: date) -> pd.Series:
+    """First won close date; the first revenue month for accounts with no opportunities at all."""
+    won = opportunity_status(opportunities, as_of)["first_won"].dropna()
+    billed = revenue[month_end(revenue["month"]).le(pd.Timestamp(as_of)) & revenue["mrr"].gt(0)]
+    no_opportunities = ~billed["account_id"].isin(opportunities["account_id"])
+    first_month = billed[no_opportunities].groupby("account_id")["month"].min()
+    return pd.concat([won, first_month]).rename("acquisition_date").rename_axis("account_id")
+
+
+def outcome_window(
+    revenue: pd.DataFrame, acquisition: pd.Series, rules: LabelRules, as_of: date
+) -> pd.DataFrame:
+    """LTV, retention and expansion over each customer's first `window_months` months.
+
+    The window runs from the acquisition month. A customer whose window has not ended by the
+    cutoff is immature: its outcome is unknown, so it gets no label.
+    """
+    start = acquisition.dt.to_period("M")
+    last = start + (rules.window_months - 1)
+    window = pd.DataFrame({"start": start, "last": last}).assign(
+        window_end=last.dt.to_timestamp(how="end").dt.normalize()
+    )
+    window = window.assign(mature=window["window_end"].le(pd.Timestamp(as_of)))
+    known = revenue[month_end(revenue["month"]).le(pd.Timestamp(as_of))]
+    rows = known.assign(period=known["month"].dt.to_period("M")).merge(
+        window[["start", "last"]], left_on="account_id", right_index=True
+    )
+    rows = rows[(rows["period"] >= rows["start"]) & (rows["period"] <= rows["last"])]
+    ltv = rows.groupby("account_id")["mrr"].sum()
+    paying = rows[rows["mrr"] > 0].sort_values("period")
+    first_mrr = paying.groupby("account_id")["mrr"].first()
+    last_mrr = rows[rows["period"] == rows["last"]].groupby("account_id")["mrr"].sum()
+    out = window[["window_end", "mature"]].assign(
+        ltv=ltv.reindex(window.index).fillna(0.0),
+        first_mrr=first_mrr.reindex(window.index),
+        last_mrr=last_mrr.reindex(window.index).fillna(0.0),
+    )
+    out = out.assign(retained=out["last_mrr"] > 0, expansion=out["last_mrr"] / out["first_mrr"])
+    outcome = ["ltv", "first_mrr", "last_mrr", "retained", "expansion"]
+    return out.astype({"retained": object}).assign(
+        **{c: out[c].where(out["mature"]) for c in outcome}
+    )
+
+
+def label_cohorts(customers: pd.DataFrame, rules: LabelRules) -> pd.Series:
+    """Cohort of each matured customer: ideal, low_value or churned."""
+    retained = customers["retained"].astype(bool)
+    top_ltv = customers["ltv"] >= customers["ltv"].quantile(1 - rules.top_ltv_share)
+    expanded = customers["expansion"].fillna(0) >= rules.min_expansion
+    ideal = retained & top_ltv & expanded
+    cohort = np.select([ideal, retained], ["ideal", "low_value"], "churned")
+    return pd.Series(cohort, index=customers.index, name="cohort", dtype=object)
+
+
+def label_accounts(
+    account_ids: pd.Series,
+    opportunities: pd.DataFrame,
+    revenue: pd.DataFrame,
+    rules: LabelRules,
+    as_of: date,
+) -> pd.DataFrame:
+    """One row per account: cohort, target (1 ideal, 0 other labelled, NA unlabelled), outcome."""
+    status = opportunity_status(opportunities, as_of).reindex(account_ids)
+    acquisition = acquisition_dates(opportunities, revenue, as_of).reindex(account_ids).dropna()
+    outcomes = outcome_window(revenue, acquisition, rules, as_of)
+    mature = outcomes[outcomes["mature"]]
+    cohort = pd.Series("prospect", index=pd.Index(account_ids, name="account_id"), dtype=object)
+    lost = status["has_lost"].fillna(False) & ~status["has_open"].fillna(False).astype(bool)
+    cohort[lost.to_numpy(dtype=bool)] = "lost"
+    cohort[acquisition.index] = "immature"
+    cohort[mature.index] = label_cohorts(mature, rules)
+    target = cohort.map({"ideal": 1, "low_value": 0, "churned": 0, "lost": 0}).astype("Int8")
+    return (
+        pd.DataFrame({"cohort": pd.Categorical(cohort, categories=COHORTS), "target": target})
+        .join(acquisition)
+        .join(outcomes.drop(columns="mature"))
+    )
+
+
+def reference_dates(labels: pd.DataFrame, as_of: date) -> pd.Series:
+    """The date an account's features are taken at: its acquisition for customers, else as_of."""
+    return labels["acquisition_date"].fillna(pd.Timestamp(as_of)).rename("reference_date")
+
+
+def cohort_counts(labels: pd.DataFrame) -> dict[str, int]:
+    counts = labels["cohort"].value_counts()
+    return {cohort: int(counts.get(cohort, 0)) for cohort in COHORTS}

@@ -1,0 +1,52 @@
+"""Typed columns from text cells, with the rows that did not parse."""
+
+from __future__ import annotations
+
+import pandas as pd
+from pandas.api import types as ptypes
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Dates as tz-naive day timestamps; unparseable cells become NaT (callers report them)."""
+    if ptypes.is_datetime64_any_dtype(values):
+        parsed = values.dt.tz_convert(None) if values.dt.tz is not None else values
+        return parsed.dt.normalize().astype("datetime64[ns]")
+    text = values.astype("string").str.strip().replace("", pd.NA)
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+    retry = parsed.isna() & text.notna()
+    if retry.any():
+        parsed = parsed.copy()
+        parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed", utc=True)
+    return parsed.dt.tz_convert(None).dt.normalize().astype("datetime64[ns]")
+
+
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Floats; cells that are not numbers become NaN (callers report them)."""
+    if ptypes.is_bool_dtype(values):
+        return values.astype(float)
+    if ptypes.is_numeric_dtype(values):
+        return values.astype(float)
+    text = values.astype("string").str.strip().replace("", pd.NA)
+    return pd.to_numeric(text, errors="coerce").astype(float)
+
+
+def unparsed(raw: pd.Series, parsed: pd.Series) -> pd.Series:
+    """Cells that had a value but did not parse."""
+    present = raw.notna()
+    if raw.dtype == object or ptypes.is_string_dtype(raw):
+        present &= raw.astype("string").str.strip().ne("").fillna(False).astype(bool)
+    return present & parsed.isna()
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Stripped text with empty cells as missing; numbers from Parquet become their text."""
+    text = values.astype("string").str.strip()
+    return text.mask(text.eq(""))
+
+
+def month_start(dates: pd.Series) -> pd.Series:
+    return dates.dt.to_period("M").dt.to_timestamp()
+
+
+def month_end(dates: pd.Series) -> pd.Series:
+    return dates.dt.to_period("M").dt.to_timestamp(how="end").dt.normalize()
