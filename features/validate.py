@@ -364,15 +364,16 @@ def outcome_problems(export: CrmExport, labels: pd.DataFrame, config: IcpConfig)
             )
         )
     never = acquired["acquisition_date"].isna()
+    outsiders = acquired.loc[never, "account_id"].unique()
     if never.any():
         problems.append(
             Problem(
                 "warning",
                 file,
                 "account_id",
-                f"{file}: {int(never.sum())} revenue rows of {acquired.loc[never, 'account_id'].nunique()}"
-                " accounts that are not customers as of the cutoff (no won opportunity yet) are "
-                f"left out (e.g. {list_values(acquired.loc[never, 'account_id'].unique(), 3)})",
+                f"{file}: {int(never.sum())} revenue rows of {len(outsiders)} accounts that are "
+                "not customers as of the cutoff (no won opportunity yet) are left out "
+                f"(e.g. {list_values(outsiders, 3)})",
                 int(never.sum()),
             )
         )
@@ -397,9 +398,9 @@ def _leaky_columns(export: CrmExport, labels: pd.DataFrame, config: IcpConfig) -
                     "warning",
                     file,
                     column,
-                    f"{file}: column '{column}' is filled for {among_customers:.0%} of customers but "
-                    f"{among_others:.0%} of other accounts: probably recorded at or after closing, so "
-                    "it leaks the outcome; fix: remove it from features in "
+                    f"{file}: column '{column}' is filled for {among_customers:.0%} of customers "
+                    f"but {among_others:.0%} of other accounts: probably recorded at or after "
+                    "closing, so it leaks the outcome; fix: remove it from features in "
                     f"{config.source.name if config.source else 'the config'}",
                 )
             )

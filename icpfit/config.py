@@ -97,7 +97,7 @@ class TechStack(_Section):
 
 
 class LabelRules(_Section):
-    """DESIGN §3: who is an ideal customer, judged over the first `window_months` after acquisition."""
+    """DESIGN §3: who is ideal, judged over the first `window_months` after acquisition."""
 
     window_months: int = Field(12, ge=1, le=120)
     top_ltv_share: float = Field(0.2, gt=0, lt=1)
