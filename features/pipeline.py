@@ -8,10 +8,11 @@ from datetime import date
 import pandas as pd
 
 from icpfit.config import IcpConfig
+from icpfit.features.consistency import outcome_problems
 from icpfit.features.frame import FeatureFrame, build_feature_frame
 from icpfit.features.labels import label_accounts, reference_dates
 from icpfit.features.problems import Problem, RawTable, errors_of
-from icpfit.features.validate import CrmExport, outcome_problems, validate_export
+from icpfit.features.validate import CrmExport, validate_export
 
 
 @dataclass(frozen=True)
