@@ -1,0 +1,189 @@
+"""The sample CRM export: deterministic, canonical, realistic gaps, and a planted ICP."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from icpfit.config import config_from_dict
+from icpfit.features.sample import SampleExport, generate_sample
+
+AS_OF = date(2026, 9, 30)
+CANONICAL = {
+    "accounts": [
+        "account_id", "industry", "employees", "annual_revenue", "country", "region",
+        "founded_year", "funding_stage", "total_funding", "ownership", "business_model",
+        "web_visits_monthly", "open_job_postings",
+    ],
+    "technologies": ["account_id", "technology", "first_seen"],
+    "opportunities": [
+        "opportunity_id", "account_id", "stage", "created_date", "close_date", "amount", "type",
+    ],
+    "revenue": ["account_id", "month", "mrr"],
+    "signals": ["account_id", "date", "signal_type", "value"],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def export() -> SampleExport:
+    return generate_sample(accounts=2_000, seed=11, as_of=AS_OF)
+
+
+def _acquisitions(export: SampleExport) -> pd.Series:
+    opportunities = export.tables["opportunities"]
+    won = opportunities[opportunities["stage"] == "won"]
+    return won.groupby("account_id")["close_date"].min()
+
+
+def test_same_seed_gives_identical_frames(export: SampleExport) -> None:
+    again = generate_sample(accounts=2_000, seed=11, as_of=AS_OF)
+    for name, table in export.tables.items():
+        pd.testing.assert_frame_equal(table, again.tables[name])
+    pd.testing.assert_frame_equal(export.truth, again.truth)
+    assert export.config == again.config
+    assert export.drivers == again.drivers
+
+
+def test_different_seed_gives_different_frames(export: SampleExport) -> None:
+    other = generate_sample(accounts=2_000, seed=12, as_of=AS_OF)
+    for name in ("accounts", "technologies", "opportunities", "revenue", "signals"):
+        assert not export.tables[name].equals(other.tables[name]), name
+    assert not np.allclose(export.truth["true_fit"], other.truth["true_fit"])
+
+
+def test_config_is_valid_after_a_yaml_round_trip(export: SampleExport) -> None:
+    config = config_from_dict(yaml.safe_load(yaml.safe_dump(export.config, sort_keys=False)))
+    assert config.as_of == AS_OF
+    assert str(config.data.revenue) == "revenue.csv"
+    assert str(config.data.signals) == "signals.csv"
+    assert (config.labels.window_months, config.labels.top_ltv_share) == (12, 0.2)
+    assert "business_model" not in config.features.account_columns()
+    rules = {(rule.column, rule.equals, rule.less_than) for rule in config.disqualifiers}
+    assert rules == {("business_model", "B2C", None), ("employees", None, 10.0)}
+    used = set(export.tables["technologies"]["technology"])
+    assert used <= set(config.features.technographic.categories)
+    assert 35 <= len(config.features.technographic.categories) <= 45
+
+
+def test_every_table_has_its_canonical_columns(export: SampleExport) -> None:
+    assert set(export.tables) == set(CANONICAL)
+    for name, columns in CANONICAL.items():
+        assert list(export.tables[name].columns) == columns, name
+    accounts = export.tables["accounts"]
+    assert accounts["account_id"].is_unique
+    assert accounts["account_id"].iloc[0] == "ACC-000001"
+    assert export.tables["opportunities"]["opportunity_id"].is_unique
+    for column in ("employees", "annual_revenue", "total_funding", "web_visits_monthly"):
+        assert pd.api.types.is_numeric_dtype(accounts[column]), column
+
+
+def test_enrichment_gaps_look_like_a_data_provider(export: SampleExport) -> None:
+    missing = export.tables["accounts"].isna().mean()
+    assert 0.32 < missing["annual_revenue"] < 0.48
+    assert 0.22 < missing["funding_stage"] < 0.38
+    assert 0.22 < missing["total_funding"] < 0.38
+    for column in ("industry", "employees", "country", "web_visits_monthly"):
+        assert 0.0 < missing[column] < 0.1, column
+    assert missing["account_id"] == 0
+    with_stack = export.tables["technologies"]["account_id"].nunique()
+    assert 0.17 < 1 - with_stack / len(export.tables["accounts"]) < 0.33
+
+
+def test_nothing_is_dated_after_as_of(export: SampleExport) -> None:
+    dated = {
+        "technologies": ["first_seen"],
+        "opportunities": ["created_date", "close_date"],
+        "revenue": ["month"],
+        "signals": ["date"],
+    }
+    for name, columns in dated.items():
+        for column in columns:
+            assert export.tables[name][column].max() <= pd.Timestamp(AS_OF), (name, column)
+    assert (export.tables["revenue"]["month"].dt.day == 1).all()
+
+
+def test_funnel_has_every_kind_of_account(export: SampleExport) -> None:
+    opportunities = export.tables["opportunities"]
+    outcomes = export.truth["outcome"].value_counts(normalize=True)
+    assert 0.12 < outcomes["customer"] < 0.35
+    assert outcomes["lost"] > 0.1 and outcomes["prospect"] > 0.3 and outcomes["open"] > 0.01
+    is_open = opportunities["stage"] == "open"
+    assert opportunities.loc[is_open, "close_date"].isna().all()
+    assert opportunities.loc[~is_open, "close_date"].notna().all()
+    recent = pd.Timestamp(AS_OF) - pd.Timedelta(days=365)
+    assert (opportunities.loc[is_open, "created_date"] > recent).all()
+    new = opportunities[opportunities["type"] == "new"].sort_values("created_date")
+    history = new.groupby("account_id")["stage"].agg(list)
+    assert history.map(lambda stages: stages[:2] == ["lost", "won"]).sum() > 0
+    assert (opportunities["type"] == "expansion").sum() > 0
+
+
+def test_leakage_trap_is_adopted_only_after_acquisition(export: SampleExport) -> None:
+    technologies = export.tables["technologies"]
+    trap = technologies[technologies["technology"] == export.drivers["leakage_trap"]["technology"]]
+    acquired = _acquisitions(export)
+    customers = trap[trap["account_id"].isin(acquired.index)]
+    assert len(customers) > 20
+    assert (customers["first_seen"] > customers["account_id"].map(acquired)).all()
+    others = trap["account_id"].nunique() - customers["account_id"].nunique()
+    non_customers = len(export.tables["accounts"]) - len(acquired)
+    assert 0 < others / non_customers < 0.03
+
+
+def test_other_technologies_are_mostly_seen_before_entry(export: SampleExport) -> None:
+    technologies = export.tables["technologies"]
+    entry = technologies["account_id"].map(export.truth.set_index("account_id")["entry_date"])
+    later = (technologies["first_seen"] > entry).mean()
+    assert 0.05 < later < 0.4
+
+
+def test_b2c_segment_is_about_eight_percent(export: SampleExport) -> None:
+    share = (export.tables["accounts"]["business_model"] == "B2C").mean()
+    assert 0.05 < share < 0.11
+    assert (export.truth["segment"] == "B2C").mean() == pytest.approx(0.08, abs=0.03)
+
+
+def test_credit_notes_are_smaller_than_that_months_mrr(export: SampleExport) -> None:
+    revenue = export.tables["revenue"]
+    credits = revenue[revenue["mrr"] < 0]
+    assert len(credits) > 0.005 * len(revenue)
+    positive = revenue[revenue["mrr"] > 0].set_index(["account_id", "month"])["mrr"]
+    assert positive.index.is_unique
+    paid = positive.reindex(pd.MultiIndex.from_frame(credits[["account_id", "month"]]))
+    assert paid.notna().all()
+    assert (credits["mrr"].abs().to_numpy() < paid.to_numpy()).all()
+
+
+def test_true_fit_is_higher_for_ideal_looking_customers(export: SampleExport) -> None:
+    truth = export.truth.set_index("account_id")
+    assert truth["true_fit"].between(0, 1).all()
+    acquired = _acquisitions(export)
+    matured = acquired[acquired <= pd.Timestamp(AS_OF) - pd.DateOffset(months=13)].index
+    revenue = export.tables["revenue"]
+    revenue = revenue[revenue["account_id"].isin(matured)]
+    month = revenue["month"].dt.to_period("M")
+    offset = (month - month.groupby(revenue["account_id"]).transform("min")).map(lambda d: d.n)
+    window = revenue[offset < 12]
+    ltv = window.groupby("account_id")["mrr"].sum()
+    retained = ltv.index.intersection(revenue.loc[offset == 11, "account_id"])
+    churned = matured.difference(retained)
+    ideal_looking = ltv[retained].nlargest(len(matured) // 5).index
+    assert len(churned) > 20 and len(ideal_looking) > 20
+    assert truth.loc[ideal_looking, "true_fit"].mean() > 2 * truth.loc[churned, "true_fit"].mean()
+
+
+def test_drivers_describe_the_planted_icp_and_its_shift(export: SampleExport) -> None:
+    drivers = json.loads(json.dumps(export.drivers))
+    assert {"industry=Healthcare", "tech_hubspot"} <= set(drivers["shifts"])
+    healthcare = drivers["shifts"]["industry=Healthcare"]
+    assert healthcare["start"] < 0 < healthcare["end"]
+    assert {"tech_snowflake", "tech_salesforce", "industry=Software"} <= set(drivers["positive"])
+    assert "industry=Government" in drivers["negative"]
+    assert drivers["b2c_disqualifier"]["column"] == "business_model"
+    entry = export.truth["entry_date"]
+    assert entry.min() < pd.Timestamp("2022-03-01") and entry.max() > pd.Timestamp("2026-06-01")
