@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from icpfit.config import FeatureDeclarations
-from icpfit.features.parsing import clean_text, parse_numbers
+from icpfit.features.parsing import clean_text, is_member, parse_numbers
 from icpfit.features.technologies import slug
 
 Group = Literal["firmographic", "technographic", "behavioral"]
@@ -145,21 +146,16 @@ def _technology_columns(
     if not flags:
         return None
     known = _known_by_reference(technologies, "first_seen", reference)
-    known = known.assign(name="tech_" + known["technology"].map(slug))[["account_id", "name"]]
-    stack_known = reference.index.isin(known["account_id"])
-    pairs = known[known["name"].isin([s.name for s in flags])].drop_duplicates()
-    table = pd.crosstab(pairs["account_id"], pairs["name"]).clip(upper=1)
-    table = table.reindex(index=reference.index, columns=[s.name for s in flags], fill_value=0)
-    table = table.astype(float)
-    table[~stack_known] = float("nan")
-    extra = {
-        "tech_count": known.drop_duplicates()
-        .groupby("account_id")
-        .size()
-        .reindex(reference.index)
-        .fillna(0)
-        .where(stack_known)
-    }
+    names = {tech: f"tech_{slug(tech)}" for tech in known["technology"].unique()}
+    known = known.assign(name=known["technology"].map(names))[["account_id", "name"]]
+    known = known.drop_duplicates()
+    stack_known = is_member(reference.index, known["account_id"])
+    columns = [s.name for s in flags]
+    present = _count_matrix(known["account_id"], known["name"], reference.index, columns)
+    present[~stack_known] = np.nan
+    table = pd.DataFrame(np.minimum(present, 1), index=reference.index, columns=columns)
+    tech_count = known.groupby("account_id").size().reindex(reference.index).fillna(0)
+    extra = {"tech_count": tech_count.where(stack_known)}
     source_of = {s.name: s.source for s in flags}
     for spec in (s for s in specs if s.name.startswith("techcat_")):
         members = [n for n, tech in source_of.items() if categories.get(tech) == spec.source]
@@ -176,11 +172,23 @@ def _signal_columns(
     known = _known_by_reference(signals, "date", reference)
     recent = known[known["date"] > known["reference"] - SIGNAL_LOOKBACK]
     name_of = {s.source: s.name for s in counts}
-    recent = recent.assign(name=recent["signal_type"].map(name_of)).dropna(subset=["name"])
-    table = pd.crosstab(recent["account_id"], recent["name"])
-    return table.reindex(
-        index=reference.index, columns=list(name_of.values()), fill_value=0
-    ).astype(float)
+    columns = list(name_of.values())
+    matrix = _count_matrix(
+        recent["account_id"], recent["signal_type"].map(name_of), reference.index, columns
+    )
+    return pd.DataFrame(matrix, index=reference.index, columns=columns)
+
+
+def _count_matrix(
+    account_ids: pd.Series, names: pd.Series, index: pd.Index, columns: list[str]
+) -> np.ndarray:
+    """How often each (account, column) pair occurs; rows outside index or columns are ignored."""
+    rows = index.get_indexer(account_ids)
+    cols = pd.Index(columns).get_indexer(names)
+    keep = (rows >= 0) & (cols >= 0)
+    counts = np.zeros((len(index), len(columns)))
+    np.add.at(counts, (rows[keep], cols[keep]), 1)
+    return counts
 
 
 def _known_by_reference(

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from icpfit.config import LabelRules
-from icpfit.features.parsing import month_end
+from icpfit.features.parsing import is_member, month_end
 
 COHORTS = ("ideal", "low_value", "churned", "lost", "immature", "prospect")
 LABELLED = ("ideal", "low_value", "churned", "lost")
@@ -40,7 +40,7 @@ def acquisition_dates(opportunities: pd.DataFrame, revenue: pd.DataFrame, as_of:
     """First won close date; the first revenue month for accounts with no opportunities at all."""
     won = opportunity_status(opportunities, as_of)["first_won"].dropna()
     billed = revenue[month_end(revenue["month"]).le(pd.Timestamp(as_of)) & revenue["mrr"].gt(0)]
-    no_opportunities = ~billed["account_id"].isin(opportunities["account_id"])
+    no_opportunities = ~is_member(billed["account_id"], opportunities["account_id"])
     first_month = billed[no_opportunities].groupby("account_id")["month"].min()
     return pd.concat([won, first_month]).rename("acquisition_date").rename_axis("account_id")
 

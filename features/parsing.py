@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
@@ -50,3 +51,8 @@ def month_start(dates: pd.Series) -> pd.Series:
 
 def month_end(dates: pd.Series) -> pd.Series:
     return dates.dt.to_period("M").dt.to_timestamp(how="end").dt.normalize()
+
+
+def is_member(values: pd.Series | pd.Index, universe: pd.Series | pd.Index) -> np.ndarray:
+    """`values.isin(universe)` by hashing; Arrow string `isin` is slow for large universes."""
+    return pd.Index(universe).unique().get_indexer(values) >= 0

@@ -14,6 +14,7 @@ import pandas as pd
 from icpfit.config import REQUIRED_COLUMNS, REQUIRED_TABLES, IcpConfig, normalise_stage
 from icpfit.features.parsing import (
     clean_text,
+    is_member,
     month_end,
     month_start,
     parse_dates,
@@ -71,7 +72,7 @@ def validate_export(
     if config.tech_stack is not None:
         stack = tech_stack_to_long(accounts, config.tech_stack)
         technologies = pd.concat([technologies, stack], ignore_index=True)
-    known = set(accounts["account_id"])
+    known = pd.Index(accounts["account_id"])
     opportunities = _known_accounts(raw["opportunities"], opportunities, known, check)
     revenue = _known_accounts(raw["revenue"], revenue, known, check)
     if "technologies" in raw:
@@ -298,9 +299,9 @@ def _signals(table: RawTable | None, check: _Check) -> pd.DataFrame | None:
 
 
 def _known_accounts(
-    table: RawTable, frame: pd.DataFrame, known: set[str], check: _Check
+    table: RawTable, frame: pd.DataFrame, known: pd.Index, check: _Check
 ) -> pd.DataFrame:
-    unknown = ~frame["account_id"].isin(known)
+    unknown = ~is_member(frame["account_id"], known)
     if unknown.any():
         ids = frame.loc[unknown, "account_id"].unique()
         check.warn(
