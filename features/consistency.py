@@ -26,7 +26,7 @@ def outcome_problems(export: CrmExport, labels: pd.DataFrame, config: IcpConfig)
                 "warning",
                 file,
                 "month",
-                f"{file}: {int(before.sum())} revenue months of "
+                f"{file}: {int(before.sum()):,} revenue months of "
                 f"{acquired.loc[before, 'account_id'].nunique()} customers fall before their "
                 "acquisition month and are left out of LTV (e.g. "
                 f"{list_values(acquired.loc[before, 'account_id'].unique(), 3)})",
@@ -41,7 +41,7 @@ def outcome_problems(export: CrmExport, labels: pd.DataFrame, config: IcpConfig)
                 "warning",
                 file,
                 "account_id",
-                f"{file}: {int(never.sum())} revenue rows of {len(outsiders)} accounts that are "
+                f"{file}: {int(never.sum()):,} revenue rows of {len(outsiders)} accounts that are "
                 "not customers as of the cutoff (no won opportunity yet) are left out "
                 f"(e.g. {list_values(outsiders, 3)})",
                 int(never.sum()),

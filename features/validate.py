@@ -120,7 +120,7 @@ def _prepare(table: RawTable, required: tuple[str, ...], check: _Check) -> pd.Da
         check.warn(
             table,
             None,
-            f"{table.label}: {int(duplicated.sum())} exact duplicate rows collapsed "
+            f"{table.label}: {int(duplicated.sum()):,} exact duplicate rows collapsed "
             f"({table.where(frame.index[duplicated])})",
             int(duplicated.sum()),
         )
@@ -153,7 +153,7 @@ def _typed(
         check.error(
             table,
             column,
-            f"{table.label}: column '{column}' has {int(bad.sum())} {what} at "
+            f"{table.label}: column '{column}' has {int(bad.sum()):,} {what} at "
             f"{table.where(frame.index[bad])}, e.g. {examples}; fix: {fix}",
             int(bad.sum()),
         )
@@ -236,7 +236,7 @@ def _opportunities(table: RawTable, config: IcpConfig, check: _Check) -> pd.Data
         check.error(
             table,
             "close_date",
-            f"{table.label}: column 'close_date' is empty for {int(undated.sum())} won or "
+            f"{table.label}: column 'close_date' is empty for {int(undated.sum()):,} won or "
             f"lost opportunities at {table.where(frame.index[undated])}; fix: closed "
             "deals need the date they closed",
             int(undated.sum()),
@@ -264,7 +264,7 @@ def _revenue(table: RawTable, check: _Check) -> pd.DataFrame | None:
         check.warn(
             table,
             "mrr",
-            f"{table.label}: {int(negative.sum())} rows with negative mrr (credit notes) "
+            f"{table.label}: {int(negative.sum()):,} rows with negative mrr (credit notes) "
             f"netted into their account's month ({table.where(frame.index[negative])})",
             int(negative.sum()),
         )
@@ -307,7 +307,7 @@ def _known_accounts(
         check.warn(
             table,
             "account_id",
-            f"{table.label}: {int(unknown.sum())} rows for {len(ids)} account ids not in "
+            f"{table.label}: {int(unknown.sum()):,} rows for {len(ids)} account ids not in "
             f"the accounts table, left out: {list_values(ids)}",
             int(unknown.sum()),
         )
@@ -336,7 +336,7 @@ def _after_as_of(raw: dict[str, RawTable], export: CrmExport, as_of: date, check
             check.warn(
                 raw[name],
                 None,
-                f"{raw[name].label}: {int(later.sum())} rows dated after as_of "
+                f"{raw[name].label}: {int(later.sum()):,} rows dated after as_of "
                 f"{as_of.isoformat()} are ignored for this cutoff",
                 int(later.sum()),
             )

@@ -40,7 +40,7 @@ DEAL_COLUMNS = [
 ]
 
 EXAMPLE = """example:
-  python examples/olist/prepare.py /work/shared/datasets/olist /tmp/olist-out
+  python examples/olist/prepare.py ../shared/datasets/olist /tmp/olist-out
   icpfit validate --config /tmp/olist-out/icpfit.yaml"""
 
 
