@@ -28,11 +28,15 @@ def opportunity_status(opportunities: pd.DataFrame, as_of: date) -> pd.DataFrame
     stage = known["stage"].where(closed | known["stage"].eq("open"), "open")
     status = known[["account_id"]].assign(
         won_date=known["close_date"].where(stage.eq("won")),
+        lost_date=known["close_date"].where(stage.eq("lost")),
         has_lost=stage.eq("lost"),
         has_open=stage.eq("open"),
     )
     return status.groupby("account_id").agg(
-        first_won=("won_date", "min"), has_lost=("has_lost", "any"), has_open=("has_open", "any")
+        first_won=("won_date", "min"),
+        last_lost=("lost_date", "max"),
+        has_lost=("has_lost", "any"),
+        has_open=("has_open", "any"),
     )
 
 
@@ -97,7 +101,11 @@ def label_accounts(
     rules: LabelRules,
     as_of: date,
 ) -> pd.DataFrame:
-    """One row per account: cohort, target (1 ideal, 0 other labelled, NA unlabelled), outcome."""
+    """One row per account: cohort, target (1 ideal, 0 other labelled, NA unlabelled), outcome.
+
+    `decided_date` orders labelled accounts in time for a temporal split: the acquisition date of
+    a matured customer, the last lost close date of a lost account.
+    """
     status = opportunity_status(opportunities, as_of).reindex(account_ids)
     acquisition = acquisition_dates(opportunities, revenue, as_of).reindex(account_ids).dropna()
     outcomes = outcome_window(revenue, acquisition, rules, as_of)
@@ -108,8 +116,11 @@ def label_accounts(
     cohort[acquisition.index] = "immature"
     cohort[mature.index] = label_cohorts(mature, rules)
     target = cohort.map({"ideal": 1, "low_value": 0, "churned": 0, "lost": 0}).astype("Int8")
+    decided = acquisition.reindex(cohort.index).where(cohort.isin(LABELLED))
+    decided = decided.fillna(status["last_lost"].where(cohort.eq("lost").to_numpy()))
     return (
         pd.DataFrame({"cohort": pd.Categorical(cohort, categories=COHORTS), "target": target})
+        .assign(decided_date=decided.to_numpy())
         .join(acquisition)
         .join(outcomes.drop(columns="mature"))
     )

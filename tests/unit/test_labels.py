@@ -132,3 +132,16 @@ def test_target_is_one_for_ideal_zero_for_other_labelled_and_missing_otherwise()
     labels = labels_for(opps, monthly("A", "2025-02-01", [10, 10, 20]))
     assert labels.loc["A", "cohort"] == "ideal" and labels.loc["A", "target"] == 1
     assert labels.loc["P", "cohort"] == "prospect" and pd.isna(labels.loc["P", "target"])
+
+
+def test_decided_date_orders_labelled_accounts_in_time():
+    opps = [
+        ("A", "won", "2025-01-01", "2025-02-01"),
+        ("L", "lost", "2025-01-01", "2025-03-01"),
+        ("L", "lost", "2025-05-01", "2025-06-10"),
+        ("P", "open", "2026-09-01", None),
+    ]
+    labels = labels_for(opps, monthly("A", "2025-02-01", [10, 10, 10]))
+    assert labels.loc["A", "decided_date"] == pd.Timestamp("2025-02-01")
+    assert labels.loc["L", "decided_date"] == pd.Timestamp("2025-06-10")
+    assert pd.isna(labels.loc["P", "decided_date"])

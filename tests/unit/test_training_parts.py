@@ -1,0 +1,54 @@
+"""Temporal split, tiers and metrics on hand-made numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from icpfit.config import TierShares
+from icpfit.training.metrics import classification_metrics, lift_at, ltv_captured
+from icpfit.training.split import temporal_split
+from icpfit.training.tiers import assign_tiers, fit_scores, tier_thresholds
+
+
+def test_temporal_split_puts_the_newest_last_and_never_mixes_dates():
+    dates = pd.Series(
+        pd.to_datetime(
+            ["2024-01-01"] * 50
+            + ["2024-06-01"] * 25
+            + list(pd.date_range("2025-01-01", periods=25, freq="D"))
+        ),
+        index=[f"a{i}" for i in range(100)],
+    )
+    dates = dates.sample(frac=1, random_state=0).reindex(dates.index)
+    split = temporal_split(dates.sample(frac=1, random_state=1), 0.15, 0.15)
+    latest = {s: dates[split.index[split == s]].max() for s in ("train", "validation")}
+    earliest = {s: dates[split.index[split == s]].min() for s in ("validation", "holdout")}
+    assert latest["train"] < earliest["validation"]
+    assert latest["validation"] < earliest["holdout"]
+    assert (split == "holdout").sum() == pytest.approx(15, abs=2)
+
+
+def test_tiers_follow_the_configured_shares():
+    reference = np.linspace(0, 1, 1001)
+    thresholds = tier_thresholds(reference, TierShares(A=0.1, B=0.2, C=0.3))
+    tiers = assign_tiers(reference, thresholds)
+    shares = pd.Series(tiers).value_counts(normalize=True)
+    assert shares["A"] == pytest.approx(0.1, abs=0.01)
+    assert shares["B"] == pytest.approx(0.2, abs=0.01)
+    assert shares["D"] == pytest.approx(0.4, abs=0.01)
+
+
+def test_fit_score_is_the_percentile_in_the_reference():
+    reference = np.sort(np.arange(100) / 100)
+    assert fit_scores(np.array([0.0, 0.875, 2.0]), reference).tolist() == [0, 88, 100]
+
+
+def test_lift_and_ltv_captured():
+    y = np.array([1] + [0] * 9 + [1] * 1 + [0] * 9)
+    scores = np.arange(20)[::-1].astype(float)  # the first two rows rank highest
+    assert lift_at(y, scores, top=0.10) == pytest.approx(5.0)  # 1 of 2 vs 2 of 20
+    assert ltv_captured(np.array([10, 30, np.nan, 60]), np.array(["A", "C", "B", "B"])) == 0.7
+    metrics = classification_metrics(y, scores / 20)
+    assert 0.5 < metrics["roc_auc"] < 1 and 0 < metrics["brier"] < 1

@@ -1,0 +1,57 @@
+"""Holdout metrics shared by the model and the baselines, overall and per segment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+MIN_SEGMENT_ROWS = 50
+
+
+def lift_at(y: np.ndarray, scores: np.ndarray, top: float = 0.10) -> float:
+    """Ideal rate among the top `top` share of scores over the overall ideal rate."""
+    y, scores = np.asarray(y, dtype=float), np.asarray(scores, dtype=float)
+    if y.mean() == 0:
+        return float("nan")
+    count = max(int(round(len(y) * top)), 1)
+    order = np.argsort(-scores, kind="stable")[:count]
+    return float(y[order].mean() / y.mean())
+
+
+def classification_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    y, scores = np.asarray(y, dtype=int), np.asarray(scores, dtype=float)
+    if len(np.unique(y)) < 2:
+        nan = float("nan")
+        return {"roc_auc": nan, "pr_auc": nan, "brier": nan, "lift_top_decile": nan}
+    return {
+        "roc_auc": float(roc_auc_score(y, scores)),
+        "pr_auc": float(average_precision_score(y, scores)),
+        "brier": float(brier_score_loss(y, np.clip(scores, 0, 1))),
+        "lift_top_decile": lift_at(y, scores),
+    }
+
+
+def ltv_captured(
+    ltv: np.ndarray, tiers: np.ndarray, top_tiers: tuple[str, ...] = ("A", "B")
+) -> float:
+    """Share of the holdout's LTV that sits in the top tiers."""
+    ltv = np.nan_to_num(np.asarray(ltv, dtype=float))
+    total = ltv.sum()
+    return float(ltv[np.isin(tiers, top_tiers)].sum() / total) if total > 0 else float("nan")
+
+
+def segment_metrics(
+    y: np.ndarray, scores: np.ndarray, segments: pd.Series, min_rows: int = MIN_SEGMENT_ROWS
+) -> pd.DataFrame:
+    """The same metrics per segment value, where the segment has enough rows and both classes."""
+    rows = []
+    frame = pd.DataFrame({"y": y, "score": scores, "segment": segments.to_numpy()})
+    for value, part in frame.groupby("segment", observed=True, dropna=False):
+        if len(part) < min_rows or part["y"].nunique() < 2:
+            continue
+        metrics = classification_metrics(part["y"].to_numpy(), part["score"].to_numpy())
+        rows.append(
+            {"segment": str(value), "rows": len(part), "ideal": int(part["y"].sum()), **metrics}
+        )
+    return pd.DataFrame(rows)
