@@ -10,6 +10,7 @@ import pandas as pd
 from icpfit.config import IcpConfig
 from icpfit.features.disqualify import disqualified_reason
 from icpfit.features.pipeline import LabelledExport
+from icpfit.training.icp_filter import IcpFilter
 from icpfit.training.metrics import classification_metrics, ltv_captured, segment_metrics
 from icpfit.training.model import BoostedFit, LogisticBaseline
 from icpfit.training.split import temporal_split
@@ -27,10 +28,12 @@ class TooFewLabels(ValueError):
 class TrainingRun:
     model: BoostedFit
     logistic: LogisticBaseline
+    icp_filter: IcpFilter
+    """The readable ICP rules, also the rules-only baseline."""
     split: pd.Series
     """train / validation / holdout per labelled, not excluded, account."""
     metrics: pd.DataFrame
-    """One row per scorer (model, logistic) with the holdout metrics."""
+    """One row per scorer (model, rules, logistic) with the holdout metrics."""
     segments: pd.DataFrame
     thresholds: dict[str, float]
     reference_sorted: np.ndarray
@@ -82,7 +85,11 @@ def train_icp_model(prepared: LabelledExport, config: IcpConfig) -> TrainingRun:
         X.loc[part["validation"]],
         target[part["validation"]],
     )
-    logistic = LogisticBaseline(config.model.seed).fit(X.loc[part["train"]], target[part["train"]])
+    train_X, train_y = X.loc[part["train"]], target[part["train"]]
+    logistic = LogisticBaseline(config.model.seed).fit(train_X, train_y)
+    rules = IcpFilter(prepared.features.specs, seed=config.model.seed).fit(
+        train_X, model.predict_proba(train_X), train_y
+    )
     accounts = prepared.export.accounts.set_index("account_id")
     scored = disqualified_reason(accounts, config.disqualifiers).isna()
     reference = np.sort(model.predict_proba(X.loc[scored[scored].index]))
@@ -91,6 +98,7 @@ def train_icp_model(prepared: LabelledExport, config: IcpConfig) -> TrainingRun:
     y, ltv = target[holdout].to_numpy(), labels.loc[holdout, "ltv"].to_numpy()
     scores = {
         "model": model.predict_proba(X.loc[holdout]),
+        "rules": rules.predict(X.loc[holdout]),
         "logistic": logistic.predict_proba(X.loc[holdout]),
     }
     metrics = pd.DataFrame(
@@ -104,7 +112,7 @@ def train_icp_model(prepared: LabelledExport, config: IcpConfig) -> TrainingRun:
         ]
     ).set_index("scorer")
     segments = _segments(y, scores["model"], accounts.loc[holdout])
-    return TrainingRun(model, logistic, split, metrics, segments, thresholds, reference)
+    return TrainingRun(model, logistic, rules, split, metrics, segments, thresholds, reference)
 
 
 def _segments(y: np.ndarray, scores: np.ndarray, accounts: pd.DataFrame) -> pd.DataFrame:

@@ -74,3 +74,17 @@ def test_too_few_ideal_customers_is_refused_with_the_counts_and_knobs():
     _, config, result = prepared_sample(600, seed=2)
     with pytest.raises(TooFewLabels, match=r"too few ideal customers.*labels\.window_months"):
         train_icp_model(result, config)
+
+
+def test_icp_filter_is_readable_and_a_weaker_rules_baseline(trained):
+    *_, run = trained
+    from icpfit.training.icp_rules import filter_document
+
+    document = filter_document(run.icp_filter)
+    assert document["icp"] and document["anti_icp"]
+    assert all(seg["lift"] >= 1.5 for seg in document["icp"])
+    assert all(seg["lift"] <= 0.5 for seg in document["anti_icp"])
+    assert any("employees" in seg["rule"] or "industry" in seg["rule"] for seg in document["icp"])
+    assert "IS NULL" in document["sql"]["icp"] or "=" in document["sql"]["icp"]
+    assert run.metrics.loc["rules", "roc_auc"] > 0.6
+    assert run.metrics.loc["model", "roc_auc"] > run.metrics.loc["rules", "roc_auc"]
