@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from datetime import date, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -130,6 +133,138 @@ def validate(
     if report.errors:
         lines = [p.message for p in report.errors]
         raise _fail("\n".join([*lines, f"{len(lines)} errors: the export cannot be used yet"]), 1)
+
+
+def _tracking() -> str:
+    """MLFLOW_TRACKING_URI if set, else an embedded SQLite store in the working directory."""
+    import mlflow
+
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def _git_sha() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+class Promote(str, Enum):
+    auto = "auto"
+    never = "never"
+    force = "force"
+
+
+@app.command(
+    epilog="Example: icpfit train --config icpfit.yaml --as-of 2026-06-30 --quarter 2026Q2"
+)
+def train(
+    config: Annotated[Path, typer.Option("--config", help="The icpfit.yaml of your export.")],
+    as_of: AsOf = None,
+    quarter: Annotated[
+        str | None,
+        typer.Option("--quarter", help="Run name; default: the quarter of as_of, like 2026Q3."),
+    ] = None,
+    promote: Annotated[
+        Promote,
+        typer.Option(
+            "--promote",
+            help="auto: champion only if the "
+            "promotion rule holds; never: challenger; force: "
+            "champion, recorded as forced.",
+        ),
+    ] = Promote.auto,
+) -> None:
+    """Label, featurise, train and evaluate against baselines, then register a model version."""
+    from icpfit.features.pipeline import prepare
+    from icpfit.features.problems import errors_of
+    from icpfit.io import read_export
+    from icpfit.training.fit import TooFewLabels, train_icp_model
+    from icpfit.training.registry import log_and_register
+
+    settings = _load(config)
+    cutoff = _parse_date(as_of) or settings.as_of or date.today()
+    run_name = quarter or f"{cutoff.year}Q{(cutoff.month - 1) // 3 + 1}"
+    uri = _tracking()
+    with console.status(f"Reading, labelling and featurising as of {cutoff}…"):
+        raw, read_problems = read_export(settings)
+        prepared, problems = prepare(raw, settings, cutoff) if not read_problems else (None, [])
+    if prepared is None:
+        raise _fail("\n".join(p.message for p in errors_of([*read_problems, *problems])))
+    try:
+        with console.status("Training the model and the baselines…"):
+            run = train_icp_model(prepared, settings)
+    except TooFewLabels as exc:
+        raise _fail(str(exc)) from None
+    with console.status("Logging to MLflow and registering…"):
+        version = log_and_register(run, prepared, settings, run_name, _git_sha(), promote.value)
+    table = Table(
+        "scorer",
+        "ROC-AUC",
+        "PR-AUC",
+        "Brier",
+        "lift@10%",
+        "LTV in A+B",
+        title=f"Holdout ({int((run.split == 'holdout').sum()):,} newest accounts)",
+        title_justify="left",
+    )
+    for scorer, row in run.metrics.iterrows():
+        table.add_row(
+            str(scorer),
+            *(
+                f"{row[k]:.3f}"
+                for k in ("roc_auc", "pr_auc", "brier", "lift_top_decile", "ltv_share_tiers_ab")
+            ),
+        )
+    console.print(table)
+    console.print(
+        f"Registered {version.name} v{version.version} as [bold]{version.decision.alias}"
+        f"[/]: {version.decision.reason}"
+    )
+    console.print(f"Tracking store: {uri} · browse it with: mlflow ui --backend-store-uri {uri}")
+
+
+@app.command("promote", epilog="Example: icpfit promote 3")
+def promote_command(
+    version: Annotated[str, typer.Argument(help="The registered version to make champion.")],
+    model_name: Annotated[str, typer.Option("--model-name", help="Registered model.")] = "icp-fit",
+) -> None:
+    """Make a registered version the champion (the one it replaces is recorded for rollback)."""
+    from mlflow.exceptions import MlflowException
+
+    from icpfit.training.registry import promote_version
+
+    _tracking()
+    try:
+        previous = promote_version(model_name, version)
+    except MlflowException as exc:
+        raise _fail(f"cannot promote {model_name} v{version}: {exc.message}") from None
+    console.print(f"{model_name} v{version} is champion (was: {previous or 'none'})")
+
+
+@app.command("rollback", epilog="Example: icpfit rollback")
+def rollback_command(
+    model_name: Annotated[str, typer.Option("--model-name", help="Registered model.")] = "icp-fit",
+) -> None:
+    """Move champion back to the version the current champion replaced."""
+    from mlflow.exceptions import MlflowException
+
+    from icpfit.training.registry import rollback
+
+    _tracking()
+    try:
+        current, previous = rollback(model_name)
+    except MlflowException as exc:
+        raise _fail(f"cannot roll back {model_name}: {exc.message}") from None
+    console.print(f"{model_name}: champion moved back from v{current} to v{previous}")
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from icpfit.training.icp_filter import IcpFilter
 from icpfit.training.metrics import classification_metrics, ltv_captured, segment_metrics
 from icpfit.training.model import BoostedFit, LogisticBaseline
 from icpfit.training.split import temporal_split
-from icpfit.training.tiers import assign_tiers, tier_thresholds
+from icpfit.training.tiers import tier_thresholds
 
 MIN_IDEAL_PER_SPLIT = {"train": 20, "validation": 5, "holdout": 5}
 EMPLOYEE_BANDS = ([0, 50, 200, 1000, np.inf], ["1-49", "50-199", "200-999", "1000+"])
@@ -106,7 +106,7 @@ def train_icp_model(prepared: LabelledExport, config: IcpConfig) -> TrainingRun:
             {
                 "scorer": name,
                 **classification_metrics(y, s),
-                "ltv_share_tiers_ab": ltv_captured(ltv, assign_tiers(s, thresholds)),
+                "ltv_share_tiers_ab": ltv_captured(ltv, s, config.tiers.A + config.tiers.B),
             }
             for name, s in scores.items()
         ]

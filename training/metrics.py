@@ -32,13 +32,19 @@ def classification_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float
     }
 
 
-def ltv_captured(
-    ltv: np.ndarray, tiers: np.ndarray, top_tiers: tuple[str, ...] = ("A", "B")
-) -> float:
-    """Share of the holdout's LTV that sits in the top tiers."""
+def ltv_captured(ltv: np.ndarray, scores: np.ndarray, top_share: float) -> float:
+    """Share of the holdout's LTV in its top `top_share` by score (tiers A+B sized as configured).
+
+    Ranked within the holdout for every scorer alike (ties broken by position), so a baseline
+    with coarse scores is not flattered by ties at a tier threshold.
+    """
     ltv = np.nan_to_num(np.asarray(ltv, dtype=float))
     total = ltv.sum()
-    return float(ltv[np.isin(tiers, top_tiers)].sum() / total) if total > 0 else float("nan")
+    if total <= 0:
+        return float("nan")
+    count = max(int(round(len(ltv) * top_share)), 1)
+    top = np.argsort(-np.asarray(scores, dtype=float), kind="stable")[:count]
+    return float(ltv[top].sum() / total)
 
 
 def segment_metrics(

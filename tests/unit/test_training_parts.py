@@ -49,6 +49,8 @@ def test_lift_and_ltv_captured():
     y = np.array([1] + [0] * 9 + [1] * 1 + [0] * 9)
     scores = np.arange(20)[::-1].astype(float)  # the first two rows rank highest
     assert lift_at(y, scores, top=0.10) == pytest.approx(5.0)  # 1 of 2 vs 2 of 20
-    assert ltv_captured(np.array([10, 30, np.nan, 60]), np.array(["A", "C", "B", "B"])) == 0.7
+    ltv = np.array([10, 30, np.nan, 60])
+    assert ltv_captured(ltv, np.array([0.9, 0.1, 0.8, 0.7]), top_share=0.75) == 0.7
+    assert ltv_captured(ltv, np.array([0.5, 0.5, 0.5, 0.5]), top_share=0.25) == 0.1
     metrics = classification_metrics(y, scores / 20)
     assert 0.5 < metrics["roc_auc"] < 1 and 0 < metrics["brier"] < 1

@@ -1,0 +1,21 @@
+"""The registered model: an MLflow pyfunc taking raw account rows, returning the scored schema."""
+
+from __future__ import annotations
+
+import json
+
+import lightgbm as lgb
+import mlflow.pyfunc
+import pandas as pd
+
+from icpfit.serving.scoring import score_accounts
+
+
+class IcpFitModel(mlflow.pyfunc.PythonModel):
+    def load_context(self, context) -> None:
+        with open(context.artifacts["bundle"], encoding="utf-8") as handle:
+            self.bundle = json.load(handle)
+        self.booster = lgb.Booster(model_file=context.artifacts["booster"])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        return score_accounts(pd.DataFrame(model_input), self.bundle, self.booster)

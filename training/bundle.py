@@ -1,0 +1,66 @@
+"""What the registered model carries: plain data that serving reads without training code."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from icpfit.config import IcpConfig, TechStack
+from icpfit.features.pipeline import LabelledExport
+from icpfit.training.fit import TrainingRun
+
+REFERENCE_POINTS = 1001
+
+
+def scoring_bundle(run: TrainingRun, prepared: LabelledExport, config: IcpConfig) -> dict[str, Any]:
+    calibrator = run.model.calibrator_
+    stack = config.tech_stack or TechStack()
+    return {
+        "specs": [asdict(s) for s in prepared.features.specs],
+        "declarations": config.features.model_dump(mode="json"),
+        "tech_stack": stack.model_dump(mode="json"),
+        "accounts_columns": config.column_map("accounts"),
+        "disqualifiers": [
+            r.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for r in config.disqualifiers
+        ],
+        "best_iteration": int(run.model.best_iteration_),
+        "calibration": {
+            "slope": float(calibrator.coef_[0][0]),
+            "intercept": float(calibrator.intercept_[0]),
+        },
+        "tier_thresholds": run.thresholds,
+        "reference_quantiles": np.quantile(
+            run.reference_sorted, np.linspace(0, 1, REFERENCE_POINTS)
+        ).tolist(),
+        "as_of": prepared.as_of.isoformat(),
+    }
+
+
+def raw_account_rows(
+    prepared: LabelledExport, config: IcpConfig, account_ids: pd.Index
+) -> pd.DataFrame:
+    """Accounts as the export has them, technologies (known at each account's reference date)
+    joined as the delimited column and signal counts as columns: the model's input format."""
+    stack = config.tech_stack or TechStack()
+    frame = prepared.features.frame.loc[account_ids]
+    flags = [s for s in prepared.features.specs if s.kind == "flag"]
+    names = np.array([s.source for s in flags], dtype=object)
+    present = frame[[s.name for s in flags]].to_numpy() == 1
+    known = (
+        frame["tech_count"].notna().to_numpy() if "tech_count" in frame else np.zeros(len(frame))
+    )
+    stacks = [
+        stack.separator.join(names[row]) if ok else None
+        for row, ok in zip(present, known, strict=True)
+    ]
+    signals = [s.name for s in prepared.features.specs if s.name.startswith("signals_")]
+    accounts = prepared.export.accounts.set_index("account_id").loc[account_ids]
+    accounts = accounts.drop(columns=[stack.column], errors="ignore")
+    renames = config.column_map("accounts")
+    rows = accounts.reset_index().assign(**{stack.column: stacks})
+    rows = rows.assign(**{c: frame[c].to_numpy() for c in signals})
+    return rows.rename(columns=renames)
