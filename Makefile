@@ -21,9 +21,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install icpfit with its dev tools
 
-demo: setup ## Sample CRM export -> validation report (training joins in the next milestone)
-	$(BIN)/icpfit sample-data --out $(DEMO_DIR)/data --accounts $(DEMO_ACCOUNTS) --seed 7
-	$(BIN)/icpfit validate --config $(DEMO_DIR)/data/icpfit.yaml
+demo: setup ## Sample CRM export -> validate -> train two quarters (the second exercises promotion)
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	cd $(DEMO_DIR) && ../$(BIN)/icpfit sample-data --out data --accounts $(DEMO_ACCOUNTS) --seed 7
+	cd $(DEMO_DIR) && ../$(BIN)/icpfit validate --config data/icpfit.yaml
+	cd $(DEMO_DIR) && ../$(BIN)/icpfit train --config data/icpfit.yaml --as-of 2026-06-30
+	cd $(DEMO_DIR) && ../$(BIN)/icpfit train --config data/icpfit.yaml --as-of 2026-09-30
+	@echo "Demo done. Runs, models and the ICP filter are in $(DEMO_DIR)/mlflow.db;"
+	@echo "browse them with: cd $(DEMO_DIR) && ../$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
 test: setup ## Run the whole test suite
 	$(BIN)/python -m pytest -q
