@@ -88,3 +88,15 @@ def test_icp_filter_is_readable_and_a_weaker_rules_baseline(trained):
     assert "IS NULL" in document["sql"]["icp"] or "=" in document["sql"]["icp"]
     assert run.metrics.loc["rules", "roc_auc"] > 0.6
     assert run.metrics.loc["model", "roc_auc"] > run.metrics.loc["rules", "roc_auc"]
+
+
+def test_shap_tree_explainer_agrees_with_lightgbm_pred_contrib(trained):
+    import shap
+
+    _, _, result, run = trained
+    X = result.features.frame.head(300)
+    ours = contributions(run.model, X)
+    explainer = shap.TreeExplainer(run.model.booster_)
+    theirs = explainer.shap_values(X)
+    np.testing.assert_allclose(ours.drop(columns="expected_value").to_numpy(), theirs, atol=1e-6)
+    np.testing.assert_allclose(ours["expected_value"], explainer.expected_value, atol=1e-6)
