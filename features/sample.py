@@ -90,6 +90,10 @@ TECH_EFFECTS = {
 STAGES = (
     "Unfunded", "Seed", "Series A", "Series B", "Series C", "Series D+", "Private Equity", "Public",
 )  # fmt: skip
+DIGITAL_INDUSTRIES = ("Software", "Fintech")
+DATA_STACK = ("Snowflake", "dbt")
+SMALL_HEALTHCARE = 200
+INTERACTIONS = {"data_stack_in_digital": 1.0, "small_healthcare": -1.2}
 STAGE_EFFECTS = {"Seed": -0.3, "Series A": 0.2, "Series B": 0.5, "Series C": 0.5}
 FUNDING_MEDIAN = (0.0, 2.5e6, 12e6, 35e6, 80e6, 200e6, 150e6, 400e6)
 OWNERSHIP = ("Private", "Venture-backed", "Private equity", "Public", "Public sector")
@@ -263,7 +267,20 @@ def _fit_logit(rng: np.random.Generator, acc: Arrays) -> np.ndarray:
     for tech, (first, last) in TECH_EFFECTS.items():
         logit += at_entry[:, list(TECHNOLOGIES).index(tech)] * (first * (1 - s) + last * s)
     logit += WEB_EFFECT * acc["web_z"] + B2C_EFFECT * acc["b2c"]
+    logit += _interactions(acc, at_entry)
     return logit + LATENT_SD * rng.standard_normal(len(s))
+
+
+def _interactions(acc: Arrays, at_entry: np.ndarray) -> np.ndarray:
+    """Effects that exist only together, as real ICPs have (and a linear model cannot see)."""
+    names = list(INDUSTRIES)
+    digital = np.isin(acc["industry"], [names.index(n) for n in DIGITAL_INDUSTRIES])
+    data_stack = at_entry[:, [list(TECHNOLOGIES).index(t) for t in DATA_STACK]].any(axis=1)
+    small = acc["employees"] < SMALL_HEALTHCARE
+    healthcare = acc["industry"] == names.index("Healthcare")
+    return INTERACTIONS["data_stack_in_digital"] * (digital & data_stack) + INTERACTIONS[
+        "small_healthcare"
+    ] * (healthcare & small)
 
 
 def _price(employees: np.ndarray, logit: np.ndarray) -> np.ndarray:
@@ -634,6 +651,17 @@ def _drivers(start: date, end: date) -> dict:
         "features": sorted({key.split("=")[0].split(">")[0] for key in last}),
         "web_visits_monthly": "effect per standard deviation of log visits at a given size",
         "latent_noise_sd": LATENT_SD,
+        "interactions": {
+            "data_stack_in_digital": {
+                "effect": INTERACTIONS["data_stack_in_digital"],
+                "when": f"industry in {list(DIGITAL_INDUSTRIES)} AND uses "
+                f"{' or '.join(DATA_STACK)}",
+            },
+            "small_healthcare": {
+                "effect": INTERACTIONS["small_healthcare"],
+                "when": f"industry = Healthcare AND employees < {SMALL_HEALTHCARE}",
+            },
+        },
         "leakage_trap": {
             "technology": TRAP,
             "feature": _feature_name(TRAP),

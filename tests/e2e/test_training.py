@@ -29,15 +29,14 @@ def trained():
     return sample, config, result, train_icp_model(result, config)
 
 
-def test_model_is_strong_on_the_newest_holdout_and_not_behind_the_logistic_baseline(trained):
-    """Issue 3 wants the model to *beat* both baselines; on this generator's nearly additive ICP
-    a logistic regression comes close, so this asserts only what holds across seeds."""
+def test_model_beats_both_baselines_on_the_newest_holdout(trained):
     *_, run = trained
-    model, logistic = run.metrics.loc["model"], run.metrics.loc["logistic"]
-    assert model["roc_auc"] > 0.75
-    assert model["roc_auc"] >= logistic["roc_auc"] - 0.02
-    assert model["lift_top_decile"] > 2
-    assert model["ltv_share_tiers_ab"] > 0.5  # tiers A+B are 30% of accounts
+    model = run.metrics.loc["model"]
+    for baseline in ("rules", "logistic"):
+        assert model["roc_auc"] > run.metrics.loc[baseline, "roc_auc"], baseline
+        assert model["lift_top_decile"] > run.metrics.loc[baseline, "lift_top_decile"], baseline
+    assert model["roc_auc"] > 0.75 and model["lift_top_decile"] > 2
+    assert model["ltv_share_tiers_ab"] > 0.5  # the top 30% hold most of the holdout's value
 
 
 def test_holdout_is_acquired_after_training(trained):
