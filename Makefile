@@ -25,9 +25,12 @@ demo: setup ## Sample CRM export -> validate -> train two quarters (the second e
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit sample-data --out data --accounts $(DEMO_ACCOUNTS) --seed 7
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit validate --config data/icpfit.yaml
-	cd $(DEMO_DIR) && ../$(BIN)/icpfit train --config data/icpfit.yaml --as-of 2026-06-30
-	cd $(DEMO_DIR) && ../$(BIN)/icpfit train --config data/icpfit.yaml --as-of 2026-09-30
-	@echo "Demo done. Runs, models and the ICP filter are in $(DEMO_DIR)/mlflow.db;"
+	cd $(DEMO_DIR) && ../$(BIN)/icpfit train --config data/icpfit.yaml --as-of 2026-06-30 \
+		--report reports/2026Q2.html
+	cd $(DEMO_DIR) && ../$(BIN)/icpfit train --config data/icpfit.yaml --as-of 2026-09-30 \
+		--report reports/2026Q3.html
+	@echo "Demo done. Open the latest run's report: $(DEMO_DIR)/reports/2026Q3.html"
+	@echo "Runs, models, plots and the ICP filter are in $(DEMO_DIR)/mlflow.db;"
 	@echo "browse them with: cd $(DEMO_DIR) && ../$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
 test: setup ## Run the whole test suite

@@ -23,6 +23,7 @@ from icpfit.features.sample import generate_sample
 from icpfit.io import read_export, write_table, write_yaml
 from icpfit.training.fit import train_icp_model
 from icpfit.training.registry import log_and_register
+from icpfit.training.report import build_report
 
 SIZES = (20_000, 100_000)
 RESULTS = Path(__file__).parent / "results"
@@ -47,7 +48,7 @@ def measure(accounts: int, workdir: Path) -> dict:
     started = time.perf_counter()
     run = train_icp_model(prepared, config)
     trained = time.perf_counter() - started
-    log_and_register(run, prepared, config, "bench")
+    log_and_register(run, prepared, config, "bench", build_report(run, prepared, config, "bench"))
     registered = time.perf_counter() - started
     return {
         "accounts": accounts,

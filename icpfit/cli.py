@@ -182,13 +182,17 @@ def train(
             "champion, recorded as forced.",
         ),
     ] = Promote.auto,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Also write the run's HTML report here.")
+    ] = None,
 ) -> None:
     """Label, featurise, train and evaluate against baselines, then register a model version."""
     from icpfit.features.pipeline import prepare
     from icpfit.features.problems import errors_of
-    from icpfit.io import read_export
+    from icpfit.io import read_export, write_text
     from icpfit.training.fit import TooFewLabels, train_icp_model
     from icpfit.training.registry import log_and_register
+    from icpfit.training.report import build_report
 
     settings = _load(config)
     cutoff = _parse_date(as_of) or settings.as_of or date.today()
@@ -204,8 +208,15 @@ def train(
             run = train_icp_model(prepared, settings)
     except TooFewLabels as exc:
         raise _fail(str(exc)) from None
+    with console.status("Drawing the report…"):
+        report = build_report(run, prepared, settings, run_name)
     with console.status("Logging to MLflow and registering…"):
-        version = log_and_register(run, prepared, settings, run_name, _git_sha(), promote.value)
+        version = log_and_register(
+            run, prepared, settings, run_name, report, _git_sha(), promote.value
+        )
+    if report_path is not None:
+        write_text(report.html, report_path)
+        console.print(f"Report written to {report_path}")
     table = Table(
         "scorer",
         "ROC-AUC",

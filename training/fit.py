@@ -38,6 +38,8 @@ class TrainingRun:
     thresholds: dict[str, float]
     reference_sorted: np.ndarray
     """Calibrated probabilities of the scored population, sorted: the fit_score scale."""
+    holdout_scores: pd.DataFrame
+    """Per holdout account: each scorer's score, the target and the LTV (for the report)."""
 
 
 def training_rows(prepared: LabelledExport, config: IcpConfig) -> pd.Series:
@@ -112,7 +114,10 @@ def train_icp_model(prepared: LabelledExport, config: IcpConfig) -> TrainingRun:
         ]
     ).set_index("scorer")
     segments = _segments(y, scores["model"], accounts.loc[holdout])
-    return TrainingRun(model, logistic, rules, split, metrics, segments, thresholds, reference)
+    holdout_scores = pd.DataFrame({**scores, "target": y, "ltv": ltv}, index=holdout)
+    return TrainingRun(
+        model, logistic, rules, split, metrics, segments, thresholds, reference, holdout_scores
+    )
 
 
 def _segments(y: np.ndarray, scores: np.ndarray, accounts: pd.DataFrame) -> pd.DataFrame:

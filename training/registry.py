@@ -26,11 +26,10 @@ from icpfit.features.labels import cohort_counts
 from icpfit.features.pipeline import LabelledExport
 from icpfit.serving.pyfunc import IcpFitModel
 from icpfit.training.bundle import raw_account_rows, scoring_bundle
-from icpfit.training.explain import global_importance
 from icpfit.training.fit import TrainingRun
-from icpfit.training.icp_rules import filter_document
 from icpfit.training.metrics import classification_metrics
 from icpfit.training.promotion import Decision, Mode, PromotionRule, should_promote
+from icpfit.training.report import RunReport
 
 HEADLINE = ("roc_auc", "pr_auc", "lift_top_decile", "ltv_share_tiers_ab")
 REQUIREMENTS = ["lightgbm", "pandas", "numpy", "scikit-learn", "pydantic", "pyyaml", "mlflow"]
@@ -54,6 +53,7 @@ def log_and_register(
     prepared: LabelledExport,
     config: IcpConfig,
     quarter: str,
+    report: RunReport,
     git_sha: str = "unknown",
     mode: Mode = "auto",
     rule: PromotionRule = PromotionRule(),
@@ -62,7 +62,7 @@ def log_and_register(
     holdout_ids = run.split.index[run.split == "holdout"]
     holdout_rows = raw_account_rows(prepared, config, holdout_ids)
     with mlflow.start_run(run_name=quarter) as active, tempfile.TemporaryDirectory() as tmp:
-        _log_run(run, prepared, config, quarter, git_sha, Path(tmp))
+        _log_run(run, prepared, config, quarter, git_sha, report, Path(tmp))
         info = _log_model(run, prepared, config, holdout_rows, Path(tmp))
         version = mlflow.register_model(info.model_uri, config.registry.model_name)
         try:
@@ -83,6 +83,7 @@ def _log_run(
     config: IcpConfig,
     quarter: str,
     git_sha: str,
+    report: RunReport,
     tmp: Path,
 ) -> None:
     export = prepared.export
@@ -106,17 +107,15 @@ def _log_run(
     for scorer, values in run.metrics.iterrows():
         mlflow.log_metrics({f"{scorer}_{k}": float(v) for k, v in values.items() if v == v})
     mlflow.log_dict(config.model_dump(mode="json", exclude={"source"}), "config.json")
-    document = filter_document(
-        run.icp_filter, (config.tech_stack.column if config.tech_stack else "tech_stack")
-    )
     mlflow.log_text(
-        yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "icp_filter.yaml"
+        yaml.safe_dump(report.icp_filter, sort_keys=False, allow_unicode=True), "icp_filter.yaml"
     )
-    mlflow.log_text(document["sql"]["icp"] + "\n", "icp_filter.sql")
-    importance = global_importance(
-        run.model, prepared.features.frame.loc[run.split.index], prepared.features.specs
-    )
-    mlflow.log_text(importance.to_csv(index=False), "importance.csv")
+    mlflow.log_text(report.icp_filter["sql"]["icp"] + "\n", "icp_filter.sql")
+    mlflow.log_text(report.importance.to_csv(index=False), "importance.csv")
+    mlflow.log_text(report.html, "report.html")
+    for name, png in report.images.items():
+        (tmp / name).write_bytes(png)
+        mlflow.log_artifact(str(tmp / name), artifact_path="plots")
     if len(run.segments):
         mlflow.log_text(run.segments.to_csv(index=False), "segments.csv")
     labelled = prepared.labels.loc[run.split.index, ["cohort", "target"]]

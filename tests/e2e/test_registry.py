@@ -34,7 +34,15 @@ def store(tmp_path_factory):
         invoke("sample-data", "--out", "data", "--accounts", "6000", "--seed", "4")
         first = invoke("train", "--config", "data/icpfit.yaml", "--as-of", "2026-06-30")
         second = invoke(
-            "train", "--config", "data/icpfit.yaml", "--as-of", "2026-09-30", "--promote", "never"
+            "train",
+            "--config",
+            "data/icpfit.yaml",
+            "--as-of",
+            "2026-09-30",
+            "--promote",
+            "never",
+            "--report",
+            "reports/2026Q3.html",
         )
         yield root, MlflowClient(), first.stdout, second.stdout
 
@@ -60,7 +68,16 @@ def test_versions_carry_quarter_as_of_metrics_and_the_decision(store):
     assert {"model_roc_auc", "rules_roc_auc", "logistic_roc_auc"} <= set(run.data.metrics)
     assert run.data.params["cohort_ideal"] != "0" and "hash_accounts" in run.data.params
     artifacts = {a.path for a in client.list_artifacts(v2.run_id)}
-    assert {"icp_filter.yaml", "icp_filter.sql", "importance.csv", "config.json"} <= artifacts
+    assert {
+        "icp_filter.yaml",
+        "icp_filter.sql",
+        "importance.csv",
+        "config.json",
+        "report.html",
+        "plots",
+    } <= artifacts
+    plots = {a.path for a in client.list_artifacts(v2.run_id, "plots")}
+    assert {"plots/shap_summary.png", "plots/calibration.png", "plots/gains.png"} <= plots
 
 
 def test_champion_loads_from_the_registry_and_scores_raw_rows(store):
@@ -111,3 +128,22 @@ def test_a_failed_run_leaves_aliases_and_versions_as_they_were(store):
     assert after == before
     assert len(client.search_model_versions("name='icp-fit'")) == versions
     assert champion.version == before["champion"]
+
+
+def test_the_html_report_is_self_contained_with_every_section(store):
+    root, *_ = store
+    page = (root / "reports" / "2026Q3.html").read_text()
+    for section in (
+        "Data window and cohorts",
+        "Holdout: model against the baselines",
+        "Per segment",
+        "Calibration",
+        "Lift",
+        "global SHAP",
+        "The ICP filter",
+        "Tier thresholds",
+        "WHERE",
+    ):
+        assert section in page, section
+    assert page.count('src="data:image/png;base64,') >= 5
+    assert "http://" not in page and "https://" not in page

@@ -1,0 +1,128 @@
+"""The run report: one self-contained HTML page with its plots embedded (DESIGN §7)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+
+import pandas as pd
+
+from icpfit.config import IcpConfig
+from icpfit.features.labels import cohort_counts
+from icpfit.features.pipeline import LabelledExport
+from icpfit.training import plots
+from icpfit.training.explain import contributions, global_importance, group_importance
+from icpfit.training.fit import TrainingRun
+from icpfit.training.icp_rules import filter_document
+
+SHAP_SAMPLE = 2000
+TOP_FEATURES = 12
+DEPENDENCE_PLOTS = 3
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
+h1{font-size:1.6em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;
+margin-top:2em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 8px;
+text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+pre{background:#f7f7f7;padding:.8em;overflow-x:auto}img{max-width:100%}.row{display:flex;gap:1em;
+flex-wrap:wrap}.muted{color:#666}
+"""
+
+
+@dataclass(frozen=True)
+class RunReport:
+    html: str
+    images: dict[str, bytes]
+    importance: pd.DataFrame
+    icp_filter: dict
+
+
+def _table(frame: pd.DataFrame, digits: int = 3) -> str:
+    return frame.to_html(
+        float_format=lambda v: f"{v:,.{digits}f}", border=0, na_rep="–", escape=True
+    )
+
+
+def _image(png: bytes, alt: str) -> str:
+    return (
+        f'<img alt="{html.escape(alt)}" src="data:image/png;base64,'
+        f'{base64.b64encode(png).decode()}">'
+    )
+
+
+def build_report(
+    run: TrainingRun, prepared: LabelledExport, config: IcpConfig, quarter: str
+) -> RunReport:
+    labelled = run.split.index
+    sample = labelled[:: max(1, len(labelled) // SHAP_SAMPLE)]
+    X = prepared.features.frame.loc[sample]
+    shap = contributions(run.model, X)
+    importance = global_importance(
+        run.model, prepared.features.frame.loc[labelled], prepared.features.specs
+    )
+    top = importance["feature"].head(TOP_FEATURES).tolist()
+    images = {
+        "shap_summary.png": plots.shap_beeswarm(shap, X, top),
+        "calibration.png": plots.calibration(run.holdout_scores),
+        "gains.png": plots.gains(run.holdout_scores),
+    }
+    for feature in top[:DEPENDENCE_PLOTS]:
+        images[f"dependence_{feature}.png"] = plots.dependence(shap, X, feature)
+    tech_column = config.tech_stack.column if config.tech_stack else "tech_stack"
+    document = filter_document(run.icp_filter, tech_column)
+    page = _page(run, prepared, quarter, importance, document, images)
+    return RunReport(page, images, importance, document)
+
+
+def _page(
+    run: TrainingRun,
+    prepared: LabelledExport,
+    quarter: str,
+    importance: pd.DataFrame,
+    document: dict,
+    images: dict[str, bytes],
+) -> str:
+    counts = pd.DataFrame([cohort_counts(prepared.labels)], index=["accounts"])
+    decided = prepared.labels.loc[run.split.index, "decided_date"]
+    window = pd.DataFrame(
+        {
+            "accounts": run.split.value_counts(),
+            "from": decided.groupby(run.split).min().dt.date,
+            "to": decided.groupby(run.split).max().dt.date,
+        }
+    ).reindex(["train", "validation", "holdout"])
+    thresholds = pd.DataFrame([run.thresholds], index=["lowest fit_probability"])
+    segments = run.segments.set_index(["by", "segment"]) if len(run.segments) else pd.DataFrame()
+    rules = pd.DataFrame(
+        document["icp"] + document["anti_icp"],
+        index=["ICP"] * len(document["icp"]) + ["anti-ICP"] * len(document["anti_icp"]),
+    )
+    dependence = "".join(
+        _image(png, name) for name, png in images.items() if name.startswith("dependence_")
+    )
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>icpfit {html.escape(quarter)}</title><style>{STYLE}</style></head><body>
+<h1>icpfit run {html.escape(quarter)} · as of {prepared.as_of.isoformat()}</h1>
+<p class="muted">Temporal split on the date each label was decided; the holdout is the newest
+accounts, touched once. Ideal = retained, top LTV share and expanded over the outcome window.</p>
+<h2>Data window and cohorts</h2>{_table(counts, 0)}{_table(window, 0)}
+<h2>Holdout: model against the baselines</h2>{_table(run.metrics)}
+<p class="muted">rules = the ICP filter below; logistic = logistic regression on the same
+features. LTV in A+B = share of holdout LTV in the top 30% by each scorer.</p>
+<h2>Per segment (model)</h2>{_table(segments) if len(segments) else "<p>too few rows</p>"}
+<div class="row"><div><h2>Calibration</h2>{_image(images["calibration.png"], "calibration")}
+</div><div><h2>Lift</h2>{_image(images["gains.png"], "gain chart")}</div></div>
+<h2>What drives the fit (global SHAP)</h2>
+{_table(group_importance(importance).to_frame("mean |SHAP|"))}
+{_image(images["shap_summary.png"], "SHAP summary")}<div class="row">{dependence}</div>
+{_table(importance.head(20).set_index("feature"))}
+<h2>The ICP filter</h2>{_table(rules, 3) if len(rules) else "<p>no segment stands out</p>"}
+<pre>-- ICP
+WHERE {html.escape(document["sql"]["icp"])}
+
+-- anti-ICP
+WHERE {html.escape(document["sql"]["anti_icp"])}</pre>
+<h2>Tier thresholds</h2>{_table(thresholds, 4)}
+</body></html>"""
