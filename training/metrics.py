@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 MIN_SEGMENT_ROWS = 50
+MIN_SEGMENT_IDEAL = 5
 
 
 def lift_at(y: np.ndarray, scores: np.ndarray, top: float = 0.10) -> float:
@@ -50,11 +51,12 @@ def ltv_captured(ltv: np.ndarray, scores: np.ndarray, top_share: float) -> float
 def segment_metrics(
     y: np.ndarray, scores: np.ndarray, segments: pd.Series, min_rows: int = MIN_SEGMENT_ROWS
 ) -> pd.DataFrame:
-    """The same metrics per segment value, where the segment has enough rows and both classes."""
+    """The same metrics per segment value, where it has enough rows and ideal customers to mean
+    something (a lift of 10 from one ideal account is noise, not a finding)."""
     rows = []
     frame = pd.DataFrame({"y": y, "score": scores, "segment": segments.to_numpy()})
     for value, part in frame.groupby("segment", observed=True, dropna=False):
-        if len(part) < min_rows or part["y"].nunique() < 2:
+        if len(part) < min_rows or not MIN_SEGMENT_IDEAL <= part["y"].sum() < len(part):
             continue
         metrics = classification_metrics(part["y"].to_numpy(), part["score"].to_numpy())
         rows.append(

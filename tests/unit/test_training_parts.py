@@ -54,3 +54,13 @@ def test_lift_and_ltv_captured():
     assert ltv_captured(ltv, np.array([0.5, 0.5, 0.5, 0.5]), top_share=0.25) == 0.1
     metrics = classification_metrics(y, scores / 20)
     assert 0.5 < metrics["roc_auc"] < 1 and 0 < metrics["brier"] < 1
+
+
+def test_segments_without_enough_ideal_customers_are_left_out():
+    from icpfit.training.metrics import segment_metrics
+
+    rng = np.random.default_rng(0)
+    y = np.r_[rng.integers(0, 2, 100), np.zeros(99), [1]]
+    segments = pd.Series(["big"] * 100 + ["one_ideal"] * 100)
+    table = segment_metrics(y, rng.random(200), segments)
+    assert table["segment"].tolist() == ["big"]
