@@ -278,6 +278,109 @@ def rollback_command(
     console.print(f"{model_name}: champion moved back from v{current} to v{previous}")
 
 
+@app.command(
+    epilog="Example: icpfit score --model models:/icp-fit@champion --input accounts.csv "
+    "--output scored.parquet --reasons 3"
+)
+def score(
+    input_path: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            help="Account rows, CSV or Parquet, in the export's format (tech stack as a column).",
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", help="Scored rows, CSV or Parquet.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="models:/NAME@ALIAS, models:/NAME/VERSION or any MLflow model URI."
+        ),
+    ] = "models:/icp-fit@champion",
+    reasons: Annotated[
+        int, typer.Option("--reasons", min=0, max=10, help="Reasons for and against per account.")
+    ] = 3,
+    contributions: Annotated[
+        bool, typer.Option("--contributions", help="Add every attribute's SHAP value as JSON.")
+    ] = False,
+    technologies: Annotated[
+        Path | None,
+        typer.Option(
+            "--technologies",
+            help="A long table (account_id, technology) to join as the tech stack.",
+        ),
+    ] = None,
+) -> None:
+    """Score every account with the registered model: tier, score and reasons in words.
+
+    One output row per input row, in input order; rows that cannot be scored keep their
+    account_id and get an error. The output file appears only when the run succeeds.
+    """
+    import mlflow
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from icpfit.serving.batch import input_columns, score_file
+    from icpfit.serving.models import ModelNotFound, resolve_model
+
+    for path, role in ((input_path, "--input"), (output, "--output")):
+        if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise _fail(f"{role} {path}: use a .csv or .parquet file")
+    if not input_path.is_file():
+        raise _fail(f"{input_path}: input file not found")
+    _tracking()
+    try:
+        name, version = resolve_model(model)
+        loaded = mlflow.pyfunc.load_model(model).unwrap_python_model()
+    except ModelNotFound as exc:
+        raise _fail(str(exc)) from None
+    renames = {v: k for k, v in loaded.bundle["accounts_columns"].items()}
+    columns = [renames.get(c, c) for c in input_columns(input_path)]
+    if "account_id" not in columns:
+        export_name = loaded.bundle["accounts_columns"].get("account_id", "account_id")
+        raise _fail(
+            f"{input_path.name}: missing required column '{export_name}' "
+            f"(columns found: {', '.join(columns[:8])})"
+        )
+    params = {"reasons": reasons, "contributions": contributions}
+    score_batch = _batch_scorer(loaded, params, technologies, input_path)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:
+        task = bar.add_task("Scoring…", total=None)
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            bar.update(task, description=f"Scored {done[0]:,} accounts")
+
+        summary = score_file(input_path, output, score_batch, name, version, advance)
+    tiers = ", ".join(f"{t} {summary.tiers.get(t, 0):,}" for t in ("A", "B", "C", "D", "X"))
+    console.print(
+        f"Wrote {output}: {summary.rows:,} rows scored by {name} v{version} ({tiers}); "
+        f"{summary.errors:,} rows with an error"
+    )
+    if summary.duplicate_ids:
+        console.print(
+            f"[yellow]warning:[/] {summary.duplicate_ids:,} rows repeat an account_id "
+            "seen before; all were scored and kept"
+        )
+
+
+def _batch_scorer(loaded, params: dict, technologies: Path | None, input_path: Path):
+    """The model's own predict (schema typing is the scorer's, per row), with a joined stack."""
+    from icpfit.serving.batch import tech_stacks, with_tech_stacks
+
+    if technologies is None:
+        return lambda batch: loaded.predict(None, batch, params)
+    stack = loaded.bundle["tech_stack"]
+    id_column = loaded.bundle["accounts_columns"].get("account_id", "account_id")
+    try:
+        stacks = tech_stacks(technologies, stack["separator"])
+    except (OSError, ValueError) as exc:
+        raise _fail(f"--technologies: {exc}") from None
+    return lambda batch: loaded.predict(
+        None, with_tech_stacks(batch, stacks, stack["column"], id_column), params
+    )
+
+
 def main() -> None:
     app()
 

@@ -10,6 +10,8 @@ import pandas as pd
 
 from icpfit.serving.scoring import score_accounts
 
+DEFAULT_PARAMS = {"reasons": 3, "contributions": False}
+
 
 class IcpFitModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
@@ -18,4 +20,12 @@ class IcpFitModel(mlflow.pyfunc.PythonModel):
         self.booster = lgb.Booster(model_file=context.artifacts["booster"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return score_accounts(pd.DataFrame(model_input), self.bundle, self.booster)
+        """`params`: reasons (how many for and against, default 3), contributions (JSON)."""
+        params = {**DEFAULT_PARAMS, **(params or {})}
+        return score_accounts(
+            pd.DataFrame(model_input),
+            self.bundle,
+            self.booster,
+            reasons=int(params["reasons"]),
+            contributions=bool(params["contributions"]),
+        )

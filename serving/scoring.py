@@ -7,6 +7,7 @@ the training code.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -17,7 +18,9 @@ import pandas as pd
 from icpfit.config import Disqualifier, FeatureDeclarations, TechStack
 from icpfit.features.disqualify import disqualified_reason
 from icpfit.features.frame import FeatureSpec, build_feature_frame
+from icpfit.features.parsing import clean_text, parse_numbers, unparsed
 from icpfit.features.technologies import tech_stack_to_long
+from icpfit.serving.reasons import reason_columns
 
 SCORE_COLUMNS = [
     "account_id",
@@ -34,9 +37,19 @@ def specs_from_bundle(bundle: dict[str, Any]) -> tuple[FeatureSpec, ...]:
 
 
 def score_accounts(
-    rows: pd.DataFrame, bundle: dict[str, Any], booster: lgb.Booster
+    rows: pd.DataFrame,
+    bundle: dict[str, Any],
+    booster: lgb.Booster,
+    reasons: int = 3,
+    contributions: bool = False,
 ) -> pd.DataFrame:
-    """One output row per input row, in input order; duplicate or missing ids are kept."""
+    """One output row per input row, in input order; duplicate or missing ids are kept.
+
+    A row that cannot be scored (no account id, a number that is not a number) keeps its
+    account_id, gets `error`, and has the other columns empty.
+    """
+    if rows.empty:
+        return _empty_output(reasons, contributions)
     renames = {export: canonical for canonical, export in bundle["accounts_columns"].items()}
     accounts = rows.rename(columns=renames).reset_index(drop=True)
     account_ids = (
@@ -44,13 +57,46 @@ def score_accounts(
     )
     keyed = accounts.assign(account_id=[f"row{i}" for i in range(len(accounts))])
     specs = specs_from_bundle(bundle)
+    features = _features(keyed, bundle, specs)
+    out = _scores(features, keyed, bundle, booster).assign(account_id=account_ids.to_numpy())
+    if reasons > 0 or contributions:
+        contrib = booster.predict(
+            features.frame, pred_contrib=True, num_iteration=bundle["best_iteration"]
+        )[:, :-1]
+        if reasons > 0:
+            words = reason_columns(
+                contrib, features.frame, specs, bundle.get("profiles", {}), reasons
+            )
+            out = pd.concat([out, words.set_index(out.index)], axis=1)
+            disqualified = out["disqualified_reason"].notna()
+            out.loc[disqualified, "reason_1"] = out.loc[disqualified, "disqualified_reason"]
+        if contributions:
+            names = [s.name for s in specs]
+            out["contributions"] = [
+                json.dumps(dict(zip(names, np.round(r, 6).tolist(), strict=True))) for r in contrib
+            ]
+    errors = _row_errors(accounts, specs)
+    out["error"] = errors.to_numpy()
+    failed = errors.notna().to_numpy()
+    keep = ["account_id", "error"]
+    out.loc[failed, [c for c in out.columns if c not in keep]] = None
+    first = ["account_id", *SCORE_COLUMNS[1:]]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def _features(keyed: pd.DataFrame, bundle: dict[str, Any], specs: tuple[FeatureSpec, ...]):
     declarations = FeatureDeclarations.model_validate(bundle["declarations"])
     stack = TechStack.model_validate(bundle["tech_stack"])
     technologies = tech_stack_to_long(keyed, stack)
     no_signals = pd.DataFrame(columns=["account_id", "date", "signal_type"])
     today = pd.Series(pd.Timestamp.now().normalize(), index=keyed["account_id"])
     features = build_feature_frame(keyed, technologies, no_signals, declarations, today, specs)
-    features = _with_given_signal_counts(features, keyed, specs)
+    return _with_given_signal_counts(features, keyed, specs)
+
+
+def _scores(
+    features, keyed: pd.DataFrame, bundle: dict[str, Any], booster: lgb.Booster
+) -> pd.DataFrame:
     margin = booster.predict(features.frame, raw_score=True, num_iteration=bundle["best_iteration"])
     calibration = bundle["calibration"]
     probability = 1 / (1 + np.exp(-(calibration["slope"] * margin + calibration["intercept"])))
@@ -59,21 +105,32 @@ def score_accounts(
     thresholds = bundle["tier_thresholds"]
     tier = np.select([probability >= thresholds[t] for t in ("A", "B", "C")], ["A", "B", "C"], "D")
     rules = [Disqualifier.model_validate(r) for r in bundle["disqualifiers"]]
-    reason = disqualified_reason(keyed, rules)
-    out = pd.DataFrame(
+    reason = disqualified_reason(keyed, rules).to_numpy()
+    disqualified = pd.notna(reason)
+    return pd.DataFrame(
         {
-            "account_id": account_ids.to_numpy(),
             "fit_probability": probability,
-            "fit_score": score.astype(int),
-            "fit_tier": tier.astype(object),
-            "disqualified_reason": reason.to_numpy(),
+            "fit_score": np.where(disqualified, 0, score).astype(int),
+            "fit_tier": np.where(disqualified, "X", tier).astype(object),
+            "disqualified_reason": reason,
             "data_coverage": features.data_coverage.to_numpy(),
         }
     )
-    disqualified = out["disqualified_reason"].notna()
-    out.loc[disqualified, "fit_tier"] = "X"
-    out.loc[disqualified, "fit_score"] = 0
-    return out
+
+
+def _row_errors(accounts: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.Series:
+    """Why a row cannot be scored, or missing: no account id, or a number that is not one."""
+    errors = pd.Series(None, index=accounts.index, dtype=object)
+    if "account_id" not in accounts:
+        return errors.fillna("no account_id column")
+    errors[clean_text(accounts["account_id"]).isna().to_numpy()] = "account_id is empty"
+    for spec in specs:
+        if spec.kind != "numeric" or spec.source not in accounts:
+            continue
+        raw = accounts[spec.source]
+        bad = unparsed(raw, parse_numbers(raw)) & errors.isna()
+        errors[bad] = [f"{spec.source}: {v!r} is not a number" for v in raw[bad].astype(str)]
+    return errors
 
 
 def _with_given_signal_counts(features, accounts: pd.DataFrame, specs: tuple[FeatureSpec, ...]):
@@ -83,3 +140,14 @@ def _with_given_signal_counts(features, accounts: pd.DataFrame, specs: tuple[Fea
         return features
     counts = accounts.set_index("account_id")[given].apply(pd.to_numeric, errors="coerce")
     return replace(features, frame=features.frame.assign(**{c: counts[c] for c in given}))
+
+
+def _empty_output(reasons: int, contributions: bool) -> pd.DataFrame:
+    words = [f"{p}_{k + 1}" for p in ("reason", "risk") for k in range(reasons)]
+    columns = [*SCORE_COLUMNS, *words, *(["contributions"] if contributions else []), "error"]
+    return pd.DataFrame(
+        {
+            c: pd.Series(dtype=float if c in ("fit_probability", "data_coverage") else object)
+            for c in columns
+        }
+    )

@@ -37,6 +37,7 @@ def scoring_bundle(run: TrainingRun, prepared: LabelledExport, config: IcpConfig
             run.reference_sorted, np.linspace(0, 1, REFERENCE_POINTS)
         ).tolist(),
         "as_of": prepared.as_of.isoformat(),
+        "profiles": customer_profiles(prepared, run.split.index[run.split == "train"]),
     }
 
 
@@ -64,3 +65,35 @@ def raw_account_rows(
     rows = accounts.reset_index().assign(**{stack.column: stacks})
     rows = rows.assign(**{c: frame[c].to_numpy() for c in signals})
     return rows.rename(columns=renames)
+
+
+MIN_LEVEL_ACCOUNTS = 20
+
+
+def customer_profiles(prepared: LabelledExport, train_ids: pd.Index) -> dict[str, dict]:
+    """What the best customers look like, per feature, for reasons in words at scoring time.
+
+    Numeric: the 10th-90th percentile range among ideal customers. Categorical: levels whose
+    ideal rate is at least 1.5x (good) or at most 0.5x (rare) the average, among levels with
+    enough labelled accounts. Learned on the training split only.
+    """
+    X = prepared.features.frame.loc[train_ids]
+    target = prepared.labels.loc[train_ids, "target"].astype(float)
+    ideal = target == 1
+    base = target.mean()
+    profiles: dict[str, dict] = {}
+    for spec in prepared.features.specs:
+        values = X[spec.name]
+        if spec.kind == "categorical":
+            rates = target.groupby(values.astype(object), dropna=True).agg(["mean", "size"])
+            rates = rates[rates["size"] >= MIN_LEVEL_ACCOUNTS]
+            profiles[spec.name] = {
+                "good": sorted(str(v) for v in rates.index[rates["mean"] >= 1.5 * base]),
+                "rare": sorted(str(v) for v in rates.index[rates["mean"] <= 0.5 * base]),
+            }
+        elif spec.kind in ("numeric", "count"):
+            best = pd.to_numeric(values[ideal], errors="coerce").dropna()
+            if len(best) >= MIN_LEVEL_ACCOUNTS:
+                low, high = np.quantile(best, [0.1, 0.9])
+                profiles[spec.name] = {"low": float(low), "high": float(high)}
+    return profiles

@@ -24,7 +24,7 @@ from mlflow.types.schema import ColSpec, Schema
 from icpfit.config import IcpConfig
 from icpfit.features.labels import cohort_counts
 from icpfit.features.pipeline import LabelledExport
-from icpfit.serving.pyfunc import IcpFitModel
+from icpfit.serving.pyfunc import DEFAULT_PARAMS, IcpFitModel
 from icpfit.training.bundle import raw_account_rows, scoring_bundle
 from icpfit.training.fit import TrainingRun
 from icpfit.training.metrics import classification_metrics
@@ -149,11 +149,11 @@ def _log_model(
             "Context", (), {"artifacts": {"bundle": str(bundle_path), "booster": str(booster_path)}}
         )()
     )
-    inferred = infer_signature(example, model.predict(None, example))
+    inferred = infer_signature(example, model.predict(None, example), params=DEFAULT_PARAMS)
     optional = Schema(
         [ColSpec(c.type, c.name, required=c.name == "account_id") for c in inferred.inputs.inputs]
     )
-    signature = ModelSignature(inputs=optional, outputs=inferred.outputs)
+    signature = ModelSignature(inputs=optional, outputs=inferred.outputs, params=inferred.params)
     return mlflow.pyfunc.log_model(
         name="model",
         python_model=model,

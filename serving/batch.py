@@ -1,0 +1,162 @@
+"""Streaming batch scoring: pyarrow batches in, one scored row per input row out, written once.
+
+Cells are read as text and typed by the scorer, so a bad value becomes that row's `error` instead
+of failing the batch. The output goes to a temporary file renamed into place at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+BATCH_ROWS = 50_000
+TEXT_COLUMNS = (
+    "account_id",
+    "fit_tier",
+    "disqualified_reason",
+    "model_name",
+    "model_version",
+    "scored_at",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class ScoringSummary:
+    rows: int
+    errors: int
+    duplicate_ids: int
+    tiers: dict[str, int]
+
+
+def input_columns(path: Path) -> list[str]:
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle), [])
+    return pq.ParquetFile(path).schema_arrow.names
+
+
+def read_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    """Batches of about `batch_rows` rows; CSV cells all as text."""
+    if path.suffix.lower() == ".csv":
+        columns = input_columns(path)
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in columns}, strings_can_be_null=True
+            ),
+        )
+        for batch in reader:
+            yield batch.to_pandas()
+        return
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+        yield batch.to_pandas()
+
+
+def output_schema(columns: list[str]) -> pa.Schema:
+    def kind(name: str) -> pa.DataType:
+        if name in ("fit_probability", "data_coverage"):
+            return pa.float64()
+        if name == "fit_score":
+            return pa.int64()
+        return pa.string()
+
+    return pa.schema([(c, kind(c)) for c in columns])
+
+
+def score_file(
+    source: Path,
+    target: Path,
+    score_batch: Callable[[pd.DataFrame], pd.DataFrame],
+    model_name: str,
+    model_version: str,
+    on_rows: Callable[[int], None] = lambda n: None,
+    batch_rows: int = BATCH_ROWS,
+) -> ScoringSummary:
+    """Score `source` batch by batch into `target`; nothing is left at `target` on failure."""
+    scored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    rows = errors = 0
+    tiers: dict[str, int] = {}
+    seen: set[str] = set()
+    duplicates = 0
+    writer = None
+    try:
+        for batch in read_batches(source, batch_rows):
+            out = score_batch(batch).assign(
+                model_name=model_name, model_version=model_version, scored_at=scored_at
+            )
+            out = out[[c for c in out.columns if c != "error"] + ["error"]]
+            writer = _write(out, Path(tmp), writer)
+            ids = out["account_id"].dropna().astype(str)
+            duplicates += int(ids.duplicated().sum() + ids.isin(seen).sum())
+            seen.update(ids)
+            rows += len(out)
+            errors += int(out["error"].notna().sum())
+            for tier, n in out["fit_tier"].value_counts().items():
+                tiers[tier] = tiers.get(tier, 0) + int(n)
+            on_rows(len(out))
+        if writer is None:
+            empty = pd.DataFrame({c: pd.Series(dtype=object) for c in input_columns(source)})
+            out = score_batch(empty).assign(model_name=None, model_version=None, scored_at=None)
+            writer = _write(
+                out[[c for c in out.columns if c != "error"] + ["error"]], Path(tmp), None
+            )
+        if isinstance(writer, pq.ParquetWriter):
+            writer.close()
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return ScoringSummary(rows, errors, duplicates, tiers)
+
+
+def _write(out: pd.DataFrame, tmp: Path, writer):
+    """Append a batch: CSV with the header once, Parquet with one fixed schema."""
+    if tmp.suffix == ".tmp" and ".csv." in tmp.name:
+        out.to_csv(tmp, mode="a", header=writer is None, index=False)
+        return "csv"
+    schema = output_schema(list(out.columns))
+    table = pa.Table.from_pandas(
+        out.astype({c: object for c in out.columns if schema.field(c).type == pa.string()}),
+        schema=schema,
+        preserve_index=False,
+    )
+    writer = writer or pq.ParquetWriter(tmp, schema)
+    writer.write_table(table)
+    return writer
+
+
+def tech_stacks(path: Path, separator: str) -> pd.Series:
+    """A long technologies table (account_id, technology) as one delimited stack per account."""
+    table = (
+        next(iter([pd.read_csv(path, dtype=str)]))
+        if path.suffix.lower() == ".csv"
+        else pd.read_parquet(path).astype(str)
+    )
+    missing = [c for c in ("account_id", "technology") if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path.name}: missing required column '{missing[0]}'")
+    table = table.dropna(subset=["account_id", "technology"]).drop_duplicates(
+        ["account_id", "technology"]
+    )
+    return table.groupby("account_id")["technology"].agg(separator.join)
+
+
+def with_tech_stacks(
+    batch: pd.DataFrame, stacks: pd.Series, column: str, id_column: str
+) -> pd.DataFrame:
+    return batch.assign(**{column: batch[id_column].map(stacks)})
