@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install icpfit with its dev tools
 
-demo: setup ## Sample CRM export -> validate -> train two quarters (the second exercises promotion)
+demo: setup ## Sample export -> validate -> train two quarters (promotion) -> score with reasons
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit sample-data --out data --accounts $(DEMO_ACCOUNTS) --seed 7
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit validate --config data/icpfit.yaml
@@ -29,7 +29,10 @@ demo: setup ## Sample CRM export -> validate -> train two quarters (the second e
 		--report reports/2026Q2.html
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit train --config data/icpfit.yaml --as-of 2026-09-30 \
 		--report reports/2026Q3.html
+	cd $(DEMO_DIR) && ../$(BIN)/icpfit score --input data/accounts.csv \
+		--technologies data/technologies.csv --output scored/accounts.csv
 	@echo "Demo done. Open the latest run's report: $(DEMO_DIR)/reports/2026Q3.html"
+	@echo "Scored accounts with reasons: $(DEMO_DIR)/scored/accounts.csv"
 	@echo "Runs, models, plots and the ICP filter are in $(DEMO_DIR)/mlflow.db;"
 	@echo "browse them with: cd $(DEMO_DIR) && ../$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
