@@ -364,6 +364,76 @@ def score(
         )
 
 
+@app.command(
+    epilog="Example: icpfit explain --input accounts.csv --account-id ACC-000050 --plot why.png"
+)
+def explain(
+    input_path: Annotated[Path, typer.Option("--input", help="Account rows, CSV or Parquet.")],
+    account_id: Annotated[str, typer.Option("--account-id", help="The account to explain.")],
+    model: Annotated[str, typer.Option("--model", help="Model URI.")] = "models:/icp-fit@champion",
+    technologies: Annotated[
+        Path | None, typer.Option("--technologies", help="A long technologies table to join.")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write a waterfall PNG here.")] = None,
+) -> None:
+    """Why one account scores as it does: every attribute's value and exact contribution."""
+    import mlflow
+
+    from icpfit.io import atomic_path
+    from icpfit.serving.batch import read_batches, tech_stacks, with_tech_stacks
+    from icpfit.serving.explain import explain_account, waterfall_png
+    from icpfit.serving.models import ModelNotFound, resolve_model
+
+    if not input_path.is_file():
+        raise _fail(f"{input_path}: input file not found")
+    _tracking()
+    try:
+        name, version = resolve_model(model)
+        loaded = mlflow.pyfunc.load_model(model).unwrap_python_model()
+    except ModelNotFound as exc:
+        raise _fail(str(exc)) from None
+    id_column = loaded.bundle["accounts_columns"].get("account_id", "account_id")
+    matches = (b[b[id_column].astype(str) == account_id] for b in read_batches(input_path))
+    row = next((m for m in matches if len(m)), None)
+    if row is None:
+        raise _fail(f"{input_path.name}: no row with {id_column} = {account_id!r}")
+    if technologies is not None:
+        stack = loaded.bundle["tech_stack"]
+        row = with_tech_stacks(
+            row, tech_stacks(technologies, stack["separator"]), stack["column"], id_column
+        )
+    scored = loaded.predict(None, row.head(1), {"reasons": 0}).iloc[0]
+    table, base = explain_account(row, loaded.bundle, loaded.booster)
+    disqualified = scored["disqualified_reason"]
+    console.print(
+        f"[bold]{account_id}[/] · {name} v{version} · tier [bold]{scored['fit_tier']}"
+        f"[/] · fit score {scored['fit_score']} · probability "
+        f"{scored['fit_probability']:.3f}"
+        + (f" · disqualified: {disqualified}" if isinstance(disqualified, str) else "")
+    )
+    view = Table(
+        "attribute",
+        "reads as",
+        "contribution",
+        title="Every attribute, largest first",
+        title_justify="left",
+    )
+    for attribute, text, value in table[["attribute", "reads as", "contribution"]].itertuples(
+        index=False
+    ):
+        colour = "green" if value > 0 else "red"
+        view.add_row(attribute, text, f"[{colour}]{value:+.3f}[/]")
+    console.print(view)
+    console.print(
+        f"Average account: {base:+.3f} log-odds; this account: "
+        f"{base + table['contribution'].sum():+.3f}"
+    )
+    if plot is not None:
+        with atomic_path(plot) as tmp:
+            tmp.write_bytes(waterfall_png(table, base, f"{account_id}: tier {scored['fit_tier']}"))
+        console.print(f"Waterfall written to {plot}")
+
+
 def _batch_scorer(loaded, params: dict, technologies: Path | None, input_path: Path):
     """The model's own predict (schema typing is the scorer's, per row), with a joined stack."""
     from icpfit.serving.batch import tech_stacks, with_tech_stacks

@@ -89,7 +89,7 @@ def reason_columns(
             columns[f"{prefix}_{k + 1}"] = [
                 attribute_text(
                     specs[j],
-                    _plain(values[i, j]),
+                    plain_value(values[i, j]),
                     profiles.get(specs[j].name),
                     against=prefix == "risk",
                 )
@@ -101,7 +101,7 @@ def reason_columns(
     return pd.DataFrame(columns, index=frame.index)[ordered]
 
 
-def _plain(value: object) -> object:
+def plain_value(value: object) -> object:
     if value is None or value is pd.NA:
         return None
     if isinstance(value, float | np.floating):

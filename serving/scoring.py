@@ -57,7 +57,7 @@ def score_accounts(
     )
     keyed = accounts.assign(account_id=[f"row{i}" for i in range(len(accounts))])
     specs = specs_from_bundle(bundle)
-    features = _features(keyed, bundle, specs)
+    features = account_features(keyed, bundle, specs)
     out = _scores(features, keyed, bundle, booster).assign(account_id=account_ids.to_numpy())
     if reasons > 0 or contributions:
         contrib = booster.predict(
@@ -84,7 +84,7 @@ def score_accounts(
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def _features(keyed: pd.DataFrame, bundle: dict[str, Any], specs: tuple[FeatureSpec, ...]):
+def account_features(keyed: pd.DataFrame, bundle: dict[str, Any], specs: tuple[FeatureSpec, ...]):
     declarations = FeatureDeclarations.model_validate(bundle["declarations"])
     stack = TechStack.model_validate(bundle["tech_stack"])
     technologies = tech_stack_to_long(keyed, stack)

@@ -177,3 +177,41 @@ def test_an_interrupted_run_leaves_no_file(workspace):
         score_file(source, target, fails_on_second_batch, "icp-fit", "1", batch_rows=1000)
     assert not target.exists()
     assert not list(workspace.glob(".partial.csv.*"))
+
+
+def test_explain_shows_every_attribute_adds_up_and_draws_a_waterfall(workspace):
+    account = accounts(workspace, 1)["account_id"][0]
+    plot = workspace / "why.png"
+    result = invoke(
+        "explain",
+        "--input",
+        workspace / "data" / "accounts.csv",
+        "--account-id",
+        account,
+        "--technologies",
+        workspace / "data" / "technologies.csv",
+        "--plot",
+        plot,
+    )
+    assert f"{account} · icp-fit v1 · tier" in result.stdout
+    assert "Every attribute, largest first" in result.stdout and "industry" in result.stdout
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    missing = runner.invoke(
+        app,
+        ["explain", "--input", str(workspace / "data" / "accounts.csv"), "--account-id", "NOPE"],
+    )
+    assert missing.exit_code == 1 and "no row with account_id = 'NOPE'" in missing.stderr
+
+
+def test_explanation_contributions_add_up_to_the_models_log_odds(workspace):
+    from icpfit.serving.explain import explain_account
+
+    model = mlflow.pyfunc.load_model("models:/icp-fit@champion").unwrap_python_model()
+    row = accounts(workspace, 1)
+    table, base = explain_account(row, model.bundle, model.booster)
+    scored = model.predict(None, row, {"reasons": 0}).iloc[0]
+    calibration = model.bundle["calibration"]
+    margin = base + table["contribution"].sum()
+    probability = 1 / (1 + np.exp(-(calibration["slope"] * margin + calibration["intercept"])))
+    assert probability == pytest.approx(scored["fit_probability"], abs=1e-9)
+    assert len(table) == len(model.bundle["specs"])

@@ -1,0 +1,78 @@
+"""One account, every attribute: its value in words and its exact contribution, and a waterfall."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from icpfit.serving.reasons import attribute_text, plain_value
+from icpfit.serving.scoring import account_features, specs_from_bundle
+
+WATERFALL_BARS = 12
+
+
+def explain_account(
+    row: pd.DataFrame, bundle: dict[str, Any], booster: lgb.Booster
+) -> tuple[pd.DataFrame, float]:
+    """Per attribute: the text a rep reads and its SHAP value (log-odds); plus the base value."""
+    renames = {export: canonical for canonical, export in bundle["accounts_columns"].items()}
+    keyed = row.rename(columns=renames).head(1).assign(account_id="row0")
+    specs = specs_from_bundle(bundle)
+    features = account_features(keyed, bundle, specs)
+    contrib = booster.predict(
+        features.frame, pred_contrib=True, num_iteration=bundle["best_iteration"]
+    )[0]
+    values = features.frame.iloc[0]
+    profiles = bundle.get("profiles", {})
+    table = pd.DataFrame(
+        {
+            "attribute": [s.name for s in specs],
+            "group": [s.group for s in specs],
+            "reads as": [
+                attribute_text(s, plain_value(values[s.name]), profiles.get(s.name), against=c < 0)
+                for s, c in zip(specs, contrib[:-1], strict=True)
+            ],
+            "contribution": contrib[:-1],
+        }
+    )
+    order = table["contribution"].abs().sort_values(ascending=False).index
+    return table.loc[order].reset_index(drop=True), float(contrib[-1])
+
+
+def waterfall_png(table: pd.DataFrame, base: float, title: str) -> bytes:
+    """From the average account's log-odds to this account's, the largest steps first."""
+    shown = table.head(WATERFALL_BARS)
+    rest = table["contribution"].iloc[WATERFALL_BARS:].sum()
+    labels = [
+        *(t.split(" — ")[0] for t in shown["reads as"]),
+        f"{len(table) - len(shown)} other attributes",
+    ]
+    steps = [*shown["contribution"], rest]
+    figure = Figure(figsize=(9, 0.42 * len(steps) + 1.6))
+    axes = figure.add_subplot()
+    position = base
+    for row, step in enumerate(steps):
+        axes.barh(
+            len(steps) - row - 1, step, left=position, color="#2e7d32" if step >= 0 else "#c62828"
+        )
+        position += step
+    axes.set_yticks(range(len(steps)), [str(s)[:60] for s in reversed(labels)], fontsize=8)
+    axes.axvline(base, color="#888888", linewidth=0.8, linestyle="--")
+    axes.margins(x=0.06)
+    axes.set_xlabel(
+        f"log-odds of an ideal customer (average account {base:.2f}, this account {position:.2f})"
+    )
+    axes.set_title(title)
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def contribution_sum(table: pd.DataFrame, base: float) -> float:
+    return float(base + np.sum(table["contribution"]))
