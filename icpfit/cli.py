@@ -157,6 +157,11 @@ def _git_sha() -> str:
         return "unknown"
 
 
+class Engine(str, Enum):
+    pandas = "pandas"
+    spark = "spark"
+
+
 class Promote(str, Enum):
     auto = "auto"
     never = "never"
@@ -303,6 +308,16 @@ def score(
     contributions: Annotated[
         bool, typer.Option("--contributions", help="Add every attribute's SHAP value as JSON.")
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="pandas (streaming, one machine) or spark (Parquet in and out, mlflow spark_udf).",
+        ),
+    ] = Engine.pandas,
+    spark_master: Annotated[
+        str, typer.Option("--spark-master", help="Spark master URL for --engine spark.")
+    ] = "local[*]",
     technologies: Annotated[
         Path | None,
         typer.Option(
@@ -341,6 +356,18 @@ def score(
             f"{input_path.name}: missing required column '{export_name}' "
             f"(columns found: {', '.join(columns[:8])})"
         )
+    if engine is Engine.spark:
+        _score_with_spark(
+            model,
+            input_path,
+            output,
+            name,
+            version,
+            spark_master,
+            reasons,
+            technologies or contributions,
+        )
+        return
     params = {"reasons": reasons, "contributions": contributions}
     score_batch = _batch_scorer(loaded, params, technologies, input_path)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:
@@ -432,6 +459,37 @@ def explain(
         with atomic_path(plot) as tmp:
             tmp.write_bytes(waterfall_png(table, base, f"{account_id}: tier {scored['fit_tier']}"))
         console.print(f"Waterfall written to {plot}")
+
+
+def _score_with_spark(
+    model: str,
+    source: Path,
+    target: Path,
+    name: str,
+    version: str,
+    master: str,
+    reasons: int,
+    unsupported: object,
+) -> None:
+    from icpfit.serving.spark import score_with_spark
+
+    if unsupported:
+        raise _fail(
+            "--engine spark takes the tech stack as a column and no --contributions; "
+            "join technologies upstream"
+        )
+    if source.suffix.lower() not in (".parquet", ".pq") or target.suffix.lower() not in (
+        ".parquet",
+        ".pq",
+    ):
+        raise _fail(
+            "--engine spark reads and writes Parquet: use .parquet for --input and --output"
+        )
+    with console.status(f"Scoring on Spark ({master})…"):
+        rows = score_with_spark(model, source, target, name, version, master, reasons)
+    console.print(
+        f"Wrote {target} (a Parquet directory): {rows:,} rows scored by {name} v{version} on Spark"
+    )
 
 
 def _batch_scorer(loaded, params: dict, technologies: Path | None, input_path: Path):

@@ -81,7 +81,15 @@ def score_accounts(
     keep = ["account_id", "error"]
     out.loc[failed, [c for c in out.columns if c not in keep]] = None
     first = ["account_id", *SCORE_COLUMNS[1:]]
-    return out[first + [c for c in out.columns if c not in first]]
+    out = out[first + [c for c in out.columns if c not in first]]
+    text = [c for c in out.columns if c not in ("fit_probability", "fit_score", "data_coverage")]
+    return out.assign(**{c: _nullable_text(out[c]) for c in text})
+
+
+def _nullable_text(values: pd.Series) -> pd.Series:
+    """Missing text as None, never NaN: Spark and JSON would otherwise write the string 'nan'."""
+    as_object = values.astype(object)
+    return as_object.where(values.notna(), None)
 
 
 def account_features(keyed: pd.DataFrame, bundle: dict[str, Any], specs: tuple[FeatureSpec, ...]):

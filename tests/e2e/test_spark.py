@@ -1,0 +1,68 @@
+"""The Spark engine (real Spark, local mode) gives the pandas engine's answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from icpfit.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_spark_local_mode_equals_the_pandas_engine(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    invoke("sample-data", "--out", "data", "--accounts", "4000", "--seed", "6")
+    invoke("train", "--config", "data/icpfit.yaml")
+    rows = pd.read_csv(tmp_path / "data" / "accounts.csv").head(400)
+    rows.to_parquet(tmp_path / "in.parquet")
+    invoke("score", "--input", "in.parquet", "--output", "pandas.parquet")
+    result = invoke(
+        "score",
+        "--input",
+        "in.parquet",
+        "--output",
+        "spark.parquet",
+        "--engine",
+        "spark",
+        "--spark-master",
+        "local[2]",
+    )
+    assert "400 rows scored by icp-fit v1 on Spark" in result.stdout
+    pandas_out = pd.read_parquet(tmp_path / "pandas.parquet").set_index("account_id")
+    spark_out = pd.read_parquet(tmp_path / "spark.parquet").set_index("account_id")
+    assert sorted(spark_out.index) == sorted(rows["account_id"])
+    spark_out = spark_out.loc[pandas_out.index]
+    np.testing.assert_allclose(
+        spark_out["fit_probability"], pandas_out["fit_probability"], rtol=1e-9
+    )
+    for column in (
+        "fit_tier",
+        "fit_score",
+        "disqualified_reason",
+        "reason_1",
+        "risk_1",
+        "model_version",
+    ):
+        left = spark_out[column].astype(object).where(spark_out[column].notna(), "")
+        right = pandas_out[column].astype(object).where(pandas_out[column].notna(), "")
+        assert list(left.astype(str)) == list(right.astype(str)), column
+
+
+def test_spark_engine_wants_parquet(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    invoke("sample-data", "--out", "data", "--accounts", "3000", "--seed", "6")
+    invoke("train", "--config", "data/icpfit.yaml")
+    result = runner.invoke(
+        app, ["score", "--input", "data/accounts.csv", "--output", "o.csv", "--engine", "spark"]
+    )
+    assert result.exit_code == 1 and "--engine spark reads and writes Parquet" in result.stderr
