@@ -49,6 +49,7 @@ format: setup ## Apply ruff's formatting and safe fixes
 
 bench: setup ## Benchmarks, run by hand (numbers go to bench/results/)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/serving.py
 
 clean: ## Remove .venv, demo output and caches
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .hypothesis

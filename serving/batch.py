@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -91,7 +92,7 @@ def score_file(
     os.close(fd)
     rows = errors = 0
     tiers: dict[str, int] = {}
-    seen: set[str] = set()
+    seen = np.empty(0, dtype=np.uint64)
     duplicates = 0
     writer = None
     try:
@@ -101,9 +102,8 @@ def score_file(
             )
             out = out[[c for c in out.columns if c != "error"] + ["error"]]
             writer = _write(out, Path(tmp), writer)
-            ids = out["account_id"].dropna().astype(str)
-            duplicates += int(ids.duplicated().sum() + ids.isin(seen).sum())
-            seen.update(ids)
+            seen, repeated = _count_repeats(out["account_id"], seen)
+            duplicates += repeated
             rows += len(out)
             errors += int(out["error"].notna().sum())
             for tier, n in out["fit_tier"].value_counts().items():
@@ -160,3 +160,14 @@ def with_tech_stacks(
     batch: pd.DataFrame, stacks: pd.Series, column: str, id_column: str
 ) -> pd.DataFrame:
     return batch.assign(**{column: batch[id_column].map(stacks)})
+
+
+def _count_repeats(ids: pd.Series, seen: np.ndarray) -> tuple[np.ndarray, int]:
+    """Ids of this batch already seen (in it or before), tracked as sorted 64-bit hashes so the
+    memory per account is 8 bytes, not a Python string."""
+    hashes = pd.util.hash_pandas_object(ids.dropna().astype(str), index=False).to_numpy()
+    unique = np.unique(hashes)
+    within = len(hashes) - len(unique)
+    position = np.searchsorted(seen, unique)
+    before = int((seen[np.minimum(position, len(seen) - 1)] == unique).sum()) if len(seen) else 0
+    return np.union1d(seen, unique), within + before
