@@ -331,23 +331,14 @@ def score(
     One output row per input row, in input order; rows that cannot be scored keep their
     account_id and get an error. The output file appears only when the run succeeds.
     """
-    import mlflow
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from icpfit.serving.batch import input_columns, score_file
-    from icpfit.serving.models import ModelNotFound, resolve_model
 
     for path, role in ((input_path, "--input"), (output, "--output")):
         if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
             raise _fail(f"{role} {path}: use a .csv or .parquet file")
-    if not input_path.is_file():
-        raise _fail(f"{input_path}: input file not found")
-    _tracking()
-    try:
-        name, version = resolve_model(model)
-        loaded = mlflow.pyfunc.load_model(model).unwrap_python_model()
-    except ModelNotFound as exc:
-        raise _fail(str(exc)) from None
+    name, version, loaded = _load_model(model, input_path)
     renames = {v: k for k, v in loaded.bundle["accounts_columns"].items()}
     columns = [renames.get(c, c) for c in input_columns(input_path)]
     if "account_id" not in columns:
@@ -404,21 +395,12 @@ def explain(
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a waterfall PNG here.")] = None,
 ) -> None:
     """Why one account scores as it does: every attribute's value and exact contribution."""
-    import mlflow
 
     from icpfit.io import atomic_path
     from icpfit.serving.batch import read_batches, tech_stacks, with_tech_stacks
     from icpfit.serving.explain import explain_account, waterfall_png
-    from icpfit.serving.models import ModelNotFound, resolve_model
 
-    if not input_path.is_file():
-        raise _fail(f"{input_path}: input file not found")
-    _tracking()
-    try:
-        name, version = resolve_model(model)
-        loaded = mlflow.pyfunc.load_model(model).unwrap_python_model()
-    except ModelNotFound as exc:
-        raise _fail(str(exc)) from None
+    name, version, loaded = _load_model(model, input_path)
     id_column = loaded.bundle["accounts_columns"].get("account_id", "account_id")
     matches = (b[b[id_column].astype(str) == account_id] for b in read_batches(input_path))
     row = next((m for m in matches if len(m)), None)
@@ -459,6 +441,22 @@ def explain(
         with atomic_path(plot) as tmp:
             tmp.write_bytes(waterfall_png(table, base, f"{account_id}: tier {scored['fit_tier']}"))
         console.print(f"Waterfall written to {plot}")
+
+
+def _load_model(model: str, input_path: Path):
+    """(registered name, version, the pyfunc's python model) after checking the input exists."""
+    import mlflow
+
+    from icpfit.serving.models import ModelNotFound, resolve_model
+
+    if not input_path.is_file():
+        raise _fail(f"{input_path}: input file not found")
+    _tracking()
+    try:
+        name, version = resolve_model(model)
+        return name, version, mlflow.pyfunc.load_model(model).unwrap_python_model()
+    except ModelNotFound as exc:
+        raise _fail(str(exc)) from None
 
 
 def _score_with_spark(
