@@ -42,9 +42,6 @@ class FeatureFrame:
     data_coverage: pd.Series
     """Share of the key attributes present per account, to tell 'low fit' from 'unknown'."""
 
-    def columns_of(self, group: Group) -> list[str]:
-        return [s.name for s in self.specs if s.group == group]
-
 
 def learn_feature_specs(
     accounts: pd.DataFrame,

@@ -360,7 +360,7 @@ def score(
         )
         return
     params = {"reasons": reasons, "contributions": contributions}
-    score_batch = _batch_scorer(loaded, params, technologies, input_path)
+    score_batch = _batch_scorer(loaded, params, technologies)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:
         task = bar.add_task("Scoring…", total=None)
         done = [0]
@@ -490,7 +490,7 @@ def _score_with_spark(
     )
 
 
-def _batch_scorer(loaded, params: dict, technologies: Path | None, input_path: Path):
+def _batch_scorer(loaded, params: dict, technologies: Path | None):
     """The model's own predict (schema typing is the scorer's, per row), with a joined stack."""
     from icpfit.serving.batch import tech_stacks, with_tech_stacks
 

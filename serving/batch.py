@@ -21,15 +21,6 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 BATCH_ROWS = 50_000
-TEXT_COLUMNS = (
-    "account_id",
-    "fit_tier",
-    "disqualified_reason",
-    "model_name",
-    "model_version",
-    "scored_at",
-    "error",
-)
 
 
 @dataclass(frozen=True)
@@ -90,6 +81,7 @@ def score_file(
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    as_csv = target.suffix.lower() == ".csv"
     rows = errors = 0
     tiers: dict[str, int] = {}
     seen = np.empty(0, dtype=np.uint64)
@@ -101,7 +93,7 @@ def score_file(
                 model_name=model_name, model_version=model_version, scored_at=scored_at
             )
             out = out[[c for c in out.columns if c != "error"] + ["error"]]
-            writer = _write(out, Path(tmp), writer)
+            writer = _write(out, Path(tmp), writer, as_csv)
             seen, repeated = _count_repeats(out["account_id"], seen)
             duplicates += repeated
             rows += len(out)
@@ -113,7 +105,7 @@ def score_file(
             empty = pd.DataFrame({c: pd.Series(dtype=object) for c in input_columns(source)})
             out = score_batch(empty).assign(model_name=None, model_version=None, scored_at=None)
             writer = _write(
-                out[[c for c in out.columns if c != "error"] + ["error"]], Path(tmp), None
+                out[[c for c in out.columns if c != "error"] + ["error"]], Path(tmp), None, as_csv
             )
         if isinstance(writer, pq.ParquetWriter):
             writer.close()
@@ -124,9 +116,9 @@ def score_file(
     return ScoringSummary(rows, errors, duplicates, tiers)
 
 
-def _write(out: pd.DataFrame, tmp: Path, writer):
+def _write(out: pd.DataFrame, tmp: Path, writer, as_csv: bool):
     """Append a batch: CSV with the header once, Parquet with one fixed schema."""
-    if tmp.suffix == ".tmp" and ".csv." in tmp.name:
+    if as_csv:
         out.to_csv(tmp, mode="a", header=writer is None, index=False)
         return "csv"
     schema = output_schema(list(out.columns))
@@ -143,7 +135,7 @@ def _write(out: pd.DataFrame, tmp: Path, writer):
 def tech_stacks(path: Path, separator: str) -> pd.Series:
     """A long technologies table (account_id, technology) as one delimited stack per account."""
     table = (
-        next(iter([pd.read_csv(path, dtype=str)]))
+        pd.read_csv(path, dtype=str)
         if path.suffix.lower() == ".csv"
         else pd.read_parquet(path).astype(str)
     )

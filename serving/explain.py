@@ -6,7 +6,6 @@ import io
 from typing import Any
 
 import lightgbm as lgb
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -72,7 +71,3 @@ def waterfall_png(table: pd.DataFrame, base: float, title: str) -> bytes:
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
-
-
-def contribution_sum(table: pd.DataFrame, base: float) -> float:
-    return float(base + np.sum(table["contribution"]))

@@ -21,6 +21,7 @@ from icpfit.features.frame import FeatureSpec, build_feature_frame
 from icpfit.features.parsing import clean_text, parse_numbers, unparsed
 from icpfit.features.technologies import tech_stack_to_long
 from icpfit.serving.reasons import reason_columns
+from icpfit.serving.scale import assign_tiers, fit_scores
 
 SCORE_COLUMNS = [
     "account_id",
@@ -108,10 +109,8 @@ def _scores(
     margin = booster.predict(features.frame, raw_score=True, num_iteration=bundle["best_iteration"])
     calibration = bundle["calibration"]
     probability = 1 / (1 + np.exp(-(calibration["slope"] * margin + calibration["intercept"])))
-    reference = np.asarray(bundle["reference_quantiles"])
-    score = np.floor(100 * np.interp(probability, reference, np.linspace(0, 1, len(reference))))
-    thresholds = bundle["tier_thresholds"]
-    tier = np.select([probability >= thresholds[t] for t in ("A", "B", "C")], ["A", "B", "C"], "D")
+    score = fit_scores(probability, bundle["reference_quantiles"])
+    tier = assign_tiers(probability, bundle["tier_thresholds"])
     rules = [Disqualifier.model_validate(r) for r in bundle["disqualifiers"]]
     reason = disqualified_reason(keyed, rules).to_numpy()
     disqualified = pd.notna(reason)

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from icpfit.config import TierShares
+from icpfit.serving.scale import assign_tiers, fit_scores
 from icpfit.training.metrics import classification_metrics, lift_at, ltv_captured
 from icpfit.training.split import temporal_split
-from icpfit.training.tiers import assign_tiers, fit_scores, tier_thresholds
+from icpfit.training.tiers import tier_thresholds
 
 
 def test_temporal_split_puts_the_newest_last_and_never_mixes_dates():

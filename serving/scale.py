@@ -1,0 +1,22 @@
+"""The score scale at scoring time: probability -> 0-100 fit score and tier (DESIGN §5)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def assign_tiers(probabilities: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
+    """A, B, C by the lowest probability of each tier; D for the rest."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    return np.select(
+        [probabilities >= thresholds[t] for t in ("A", "B", "C")], ["A", "B", "C"], "D"
+    ).astype(object)
+
+
+def fit_scores(probabilities: np.ndarray, reference_quantiles: np.ndarray) -> np.ndarray:
+    """0-100: where the probability falls among the reference population's quantiles."""
+    reference = np.asarray(reference_quantiles, dtype=float)
+    position = np.interp(
+        np.asarray(probabilities, dtype=float), reference, np.linspace(0, 1, len(reference))
+    )
+    return np.floor(100 * position).astype(int)
