@@ -137,7 +137,7 @@ def tech_stacks(path: Path, separator: str) -> pd.Series:
     table = (
         pd.read_csv(path, dtype=str)
         if path.suffix.lower() == ".csv"
-        else pd.read_parquet(path).astype(str)
+        else pd.read_parquet(path).astype("string")
     )
     missing = [c for c in ("account_id", "technology") if c not in table.columns]
     if missing:
