@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install icpfit with its dev tools
 
-demo: setup ## Sample export -> validate -> train two quarters (promotion) -> score with reasons
+demo: setup ## Sample export -> validate -> two quarterly retrains (compare, promote) -> score
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit sample-data --out data --accounts $(DEMO_ACCOUNTS) --seed 7
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit validate --config data/icpfit.yaml
@@ -31,8 +31,12 @@ demo: setup ## Sample export -> validate -> train two quarters (promotion) -> sc
 		--report reports/2026Q3.html
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit score --input data/accounts.csv \
 		--technologies data/technologies.csv --output scored/accounts.csv
+	cd $(DEMO_DIR) && ../$(BIN)/icpfit compare --model-a models:/icp-fit/1 \
+		--model-b models:/icp-fit/2 --input data/accounts.csv \
+		--technologies data/technologies.csv --output compare
 	@echo "Demo done. Open the latest run's report: $(DEMO_DIR)/reports/2026Q3.html"
 	@echo "Scored accounts with reasons: $(DEMO_DIR)/scored/accounts.csv"
+	@echo "v1 against v2 on every account: $(DEMO_DIR)/compare/compare.html"
 	@echo "Runs, models, plots and the ICP filter are in $(DEMO_DIR)/mlflow.db;"
 	@echo "browse them with: cd $(DEMO_DIR) && ../$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 

@@ -198,6 +198,14 @@ def train(
     from icpfit.training.fit import TooFewLabels, train_icp_model
     from icpfit.training.registry import log_and_register
     from icpfit.training.report import build_report
+    from icpfit.training.versions import (
+        candidate_side,
+        champion_side,
+        compare_versions,
+        comparison_rows,
+        drift_against,
+        training_population,
+    )
 
     settings = _load(config)
     cutoff = _parse_date(as_of) or settings.as_of or date.today()
@@ -213,11 +221,40 @@ def train(
             run = train_icp_model(prepared, settings)
     except TooFewLabels as exc:
         raise _fail(str(exc)) from None
+    with console.status("Loading the champion to compare with…"):
+        champion = champion_side(settings)
+        drift = drift_against(
+            champion,
+            training_population(run, prepared, settings.model.seed),
+            prepared.features.specs,
+        )
     with console.status("Drawing the report…"):
-        report = build_report(run, prepared, settings, run_name)
+        report = build_report(run, prepared, settings, run_name, drift)
+    candidate = candidate_side(run, prepared, settings, report, run_name)
+    comparison = None
+    if champion is not None:
+        with console.status(f"Comparing with {champion.label} on the current prospects…"):
+            rows, rows_before = comparison_rows(raw, settings, prepared, champion.as_of)
+            comparison = compare_versions(
+                champion,
+                candidate,
+                rows,
+                rows_before,
+                settings.drift.psi_threshold,
+                settings.tiers.A + settings.tiers.B,
+            )
     with console.status("Logging to MLflow and registering…"):
         version = log_and_register(
-            run, prepared, settings, run_name, report, _git_sha(), promote.value
+            run,
+            prepared,
+            settings,
+            run_name,
+            report,
+            _git_sha(),
+            promote.value,
+            candidate=candidate,
+            drift=drift,
+            comparison=comparison,
         )
     if report_path is not None:
         write_text(report.html, report_path)
@@ -245,7 +282,35 @@ def train(
         f"Registered {version.name} v{version.version} as [bold]{version.decision.alias}"
         f"[/]: {version.decision.reason}"
     )
+    if comparison is not None:
+        _print_comparison(comparison, f"the run's artifacts (compare/) in {uri}")
+    elif drift is None:
+        console.print("No champion yet: nothing to compare with; this run starts the history.")
     console.print(f"Tracking store: {uri} · browse it with: mlflow ui --backend-store-uri {uri}")
+
+
+def _print_comparison(comparison, where: str) -> None:
+    console.rule("Comparison with the champion" if "run" in where else "Comparison")
+    for line in comparison.summary_lines():
+        console.print(f"  {line}", markup=False, highlight=False)
+    migration = Table("A ↓  B →", *map(str, comparison.migration.columns), title="Tier migration")
+    for tier, counts in comparison.migration.iterrows():
+        migration.add_row(str(tier), *(f"{int(c):,}" for c in counts))
+    console.print(migration)
+    if len(comparison.moves):
+        moves = Table(
+            "account", "tier", "score", "reasons gained", "reasons lost", title="Largest moves"
+        )
+        for move in comparison.moves.head(5).itertuples():
+            moves.add_row(
+                str(move.account_id),
+                f"{move.tier_a} → {move.tier_b}",
+                f"{move.fit_score_a:.0f} → {move.fit_score_b:.0f}",
+                move.reasons_gained or "–",
+                move.reasons_lost or "–",
+            )
+        console.print(moves)
+    console.print(f"Full comparison (HTML and CSV): {where}")
 
 
 @app.command("promote", epilog="Example: icpfit promote 3")
@@ -281,6 +346,81 @@ def rollback_command(
     except MlflowException as exc:
         raise _fail(f"cannot roll back {model_name}: {exc.message}") from None
     console.print(f"{model_name}: champion moved back from v{current} to v{previous}")
+
+
+@app.command(
+    epilog="Example: icpfit compare --model-a models:/icp-fit/1 --model-b models:/icp-fit@champion "
+    "--input accounts.csv --output compare/"
+)
+def compare(
+    model_a: Annotated[
+        str, typer.Option("--model-a", help="The earlier model, e.g. models:/icp-fit/1.")
+    ],
+    model_b: Annotated[
+        str, typer.Option("--model-b", help="The newer model, e.g. models:/icp-fit@challenger.")
+    ],
+    input_path: Annotated[
+        Path, typer.Option("--input", help="Account rows (CSV or Parquet) both models score.")
+    ],
+    input_before: Annotated[
+        Path | None,
+        typer.Option(
+            "--input-before",
+            help="An earlier snapshot of the same accounts: splits changes into model and data.",
+        ),
+    ] = None,
+    technologies: Annotated[
+        Path | None,
+        typer.Option("--technologies", help="A long (account_id, technology) table to join."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="A folder for compare.html and the CSV tables.")
+    ] = None,
+    psi_threshold: Annotated[
+        float, typer.Option("--psi-threshold", help="Flag features drifting beyond this PSI.")
+    ] = 0.25,
+) -> None:
+    """Two model versions on the same accounts: tier migration, moves with their reasons, score
+    and input drift, importance and ICP filter changes, metrics on the newer holdout."""
+    import pandas as pd
+
+    from icpfit.io import write_table, write_text
+    from icpfit.serving.batch import read_batches, tech_stacks, with_tech_stacks
+    from icpfit.serving.models import ModelNotFound
+    from icpfit.training.versions import compare_versions, load_side
+
+    for path in (input_path, input_before, technologies):
+        if path is not None and not path.is_file():
+            raise _fail(f"{path}: file not found")
+    _tracking()
+    try:
+        with console.status("Loading both models and their runs' artifacts…"):
+            a, b = load_side(model_a), load_side(model_b)
+    except ModelNotFound as exc:
+        raise _fail(str(exc)) from None
+
+    def rows(path: Path | None) -> pd.DataFrame | None:
+        if path is None:
+            return None
+        frame = pd.concat(list(read_batches(path)), ignore_index=True)
+        if technologies is None:
+            return frame
+        stack = b.model.bundle["tech_stack"]
+        id_column = b.model.bundle["accounts_columns"].get("account_id", "account_id")
+        return with_tech_stacks(
+            frame, tech_stacks(technologies, stack["separator"]), stack["column"], id_column
+        )
+
+    try:
+        with console.status("Scoring the accounts with both models…"):
+            comparison = compare_versions(a, b, rows(input_path), rows(input_before), psi_threshold)
+    except (OSError, ValueError, KeyError) as exc:
+        raise _fail(f"{input_path}: {exc}") from None
+    if output is not None:
+        for name, table in comparison.tables().items():
+            write_table(table, output / name)
+        write_text(comparison.html(), output / "compare.html")
+    _print_comparison(comparison, str(output / "compare.html") if output else "use --output DIR")
 
 
 @app.command(

@@ -188,6 +188,13 @@ class ModelSettings(_Section):
     seed: int = 42
 
 
+class DriftSettings(_Section):
+    """A feature whose PSI between the previous and this training population exceeds the
+    threshold is flagged at train time (0.1-0.25 is a moderate shift, above 0.25 a real one)."""
+
+    psi_threshold: float = Field(0.25, gt=0)
+
+
 class Registry(_Section):
     experiment: str = Field("icp-fit", min_length=1)
     model_name: str = Field("icp-fit", min_length=1)
@@ -209,6 +216,7 @@ class IcpConfig(_Section):
     tiers: TierShares = TierShares()
     model: ModelSettings = ModelSettings()
     registry: Registry = Registry()
+    drift: DriftSettings = DriftSettings()
     source: Path | None = Field(None, exclude=True)
     """The file this config was read from (set by `load_config`, not by the YAML)."""
 

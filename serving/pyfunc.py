@@ -14,6 +14,13 @@ DEFAULT_PARAMS = {"reasons": 3, "contributions": False}
 
 
 class IcpFitModel(mlflow.pyfunc.PythonModel):
+    @classmethod
+    def from_parts(cls, bundle: dict, booster: lgb.Booster) -> IcpFitModel:
+        """The same model before it is logged (a retrain compares it with the champion)."""
+        model = cls()
+        model.bundle, model.booster = bundle, booster
+        return model
+
     def load_context(self, context) -> None:
         with open(context.artifacts["bundle"], encoding="utf-8") as handle:
             self.bundle = json.load(handle)

@@ -26,10 +26,12 @@ from icpfit.features.labels import cohort_counts
 from icpfit.features.pipeline import LabelledExport
 from icpfit.serving.pyfunc import DEFAULT_PARAMS, IcpFitModel
 from icpfit.training.bundle import raw_account_rows, scoring_bundle
+from icpfit.training.compare import Comparison
 from icpfit.training.fit import TrainingRun
 from icpfit.training.metrics import classification_metrics
 from icpfit.training.promotion import Decision, Mode, PromotionRule, should_promote
 from icpfit.training.report import RunReport
+from icpfit.training.versions import VersionSide
 
 HEADLINE = ("roc_auc", "pr_auc", "lift_top_decile", "ltv_share_tiers_ab")
 REQUIREMENTS = ["lightgbm", "pandas", "numpy", "scikit-learn", "pydantic", "pyyaml", "mlflow"]
@@ -57,12 +59,18 @@ def log_and_register(
     git_sha: str = "unknown",
     mode: Mode = "auto",
     rule: PromotionRule = PromotionRule(),
+    candidate: VersionSide | None = None,
+    drift: pd.DataFrame | None = None,
+    comparison: Comparison | None = None,
 ) -> RegisteredVersion:
+    """`candidate` (this run as a comparable version) logs the training population and holdout
+    that later comparisons read; `drift` and `comparison` (against the champion) are logged too."""
     mlflow.set_experiment(config.registry.experiment)
     holdout_ids = run.split.index[run.split == "holdout"]
     holdout_rows = raw_account_rows(prepared, config, holdout_ids)
     with mlflow.start_run(run_name=quarter) as active, tempfile.TemporaryDirectory() as tmp:
         _log_run(run, prepared, config, quarter, git_sha, report, Path(tmp))
+        _log_comparison(candidate, drift, comparison, config, Path(tmp))
         info = _log_model(run, prepared, config, holdout_rows, Path(tmp))
         version = mlflow.register_model(info.model_uri, config.registry.model_name)
         try:
@@ -130,6 +138,36 @@ def _log_run(
         ),
         context="training",
     )
+
+
+def _log_comparison(
+    candidate: VersionSide | None,
+    drift: pd.DataFrame | None,
+    comparison: Comparison | None,
+    config: IcpConfig,
+    tmp: Path,
+) -> None:
+    folder = tmp / "population"
+    folder.mkdir(exist_ok=True)
+    if candidate is not None:
+        for name, frame in (
+            ("training_population", candidate.population),
+            ("holdout_accounts", candidate.holdout),
+        ):
+            if frame is not None:
+                frame.to_parquet(folder / f"{name}.parquet", index=False)
+                mlflow.log_artifact(str(folder / f"{name}.parquet"), artifact_path="population")
+    if drift is not None:
+        flagged = drift.loc[drift["psi"] > config.drift.psi_threshold, "feature"]
+        mlflow.log_text(drift.to_csv(index=False), "drift.csv")
+        mlflow.log_metric("drifted_features", len(flagged))
+        mlflow.set_tag("drift_warnings", ", ".join(flagged)[:5000] or "none")
+    if comparison is not None:
+        for name, table in comparison.tables().items():
+            mlflow.log_text(table.to_csv(index=False), f"compare/{name}")
+        mlflow.log_text(comparison.html(), "compare/compare.html")
+        mlflow.log_text("\n".join(comparison.summary_lines()) + "\n", "compare/summary.txt")
+        mlflow.set_tag("compared_with", comparison.label_a)
 
 
 def _log_model(

@@ -53,8 +53,13 @@ def _image(png: bytes, alt: str) -> str:
 
 
 def build_report(
-    run: TrainingRun, prepared: LabelledExport, config: IcpConfig, quarter: str
+    run: TrainingRun,
+    prepared: LabelledExport,
+    config: IcpConfig,
+    quarter: str,
+    drift: pd.DataFrame | None = None,
 ) -> RunReport:
+    """`drift`: PSI per feature from the previous champion's training population to this one."""
     labelled = run.split.index
     sample = labelled[:: max(1, len(labelled) // SHAP_SAMPLE)]
     X = prepared.features.frame.loc[sample]
@@ -73,7 +78,25 @@ def build_report(
     tech_column = config.tech_stack.column if config.tech_stack else "tech_stack"
     document = filter_document(run.icp_filter, tech_column)
     page = _page(run, prepared, quarter, importance, document, images)
+    page = page.replace("</body>", _drift_section(drift, config.drift.psi_threshold) + "</body>")
     return RunReport(page, images, importance, document)
+
+
+def _drift_section(drift: pd.DataFrame | None, threshold: float) -> str:
+    if drift is None:
+        return (
+            "<h2>Input drift</h2><p class=muted>No previous champion with a logged training "
+            "population to compare with.</p>"
+        )
+    flagged = drift[drift["psi"] > threshold]
+    warning = (
+        f"<p><b>{len(flagged)} feature(s) moved beyond PSI {threshold}</b> since the previous "
+        f"champion's training population: {html.escape(', '.join(flagged['feature']))}. Check "
+        "whether the market or the data capture changed before trusting reasons on them.</p>"
+        if len(flagged)
+        else f"<p>No feature moved beyond PSI {threshold} since the previous champion.</p>"
+    )
+    return f"<h2>Input drift since the previous champion</h2>{warning}{_table(drift.head(20))}"
 
 
 def _page(
