@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import date, datetime
@@ -92,17 +91,14 @@ def sample_data(
 ) -> None:
     """Write a realistic sample CRM export, a ready icpfit.yaml, and the generator's truth."""
     from icpfit.features.sample import generate_sample
-    from icpfit.io import write_json, write_table, write_yaml
+    from icpfit.workflow import write_sample
 
     with console.status(f"Generating {accounts:,} accounts (seed {seed})…"):
         sample = generate_sample(accounts=accounts, seed=seed)
+        write_sample(sample, out)
     table = Table("file", "rows", title=f"Sample CRM export in {out}")
     for name, frame in sample.tables.items():
-        write_table(frame, out / f"{name}.csv")
         table.add_row(f"{name}.csv", f"{len(frame):,}")
-    write_yaml(sample.config, out / "icpfit.yaml")
-    write_table(sample.truth, out / "truth" / "ground_truth.csv")
-    write_json(sample.drivers, out / "truth" / "drivers.json")
     table.add_row("icpfit.yaml", "config")
     table.add_row("truth/ground_truth.csv", f"{len(sample.truth):,} (tests and benchmarks only)")
     console.print(table)
@@ -137,11 +133,9 @@ def validate(
 
 def _tracking() -> str:
     """MLFLOW_TRACKING_URI if set, else an embedded SQLite store in the working directory."""
-    import mlflow
+    from icpfit.workflow import tracking
 
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
-    mlflow.set_tracking_uri(uri)
-    return uri
+    return tracking()
 
 
 def _git_sha() -> str:
@@ -192,70 +186,22 @@ def train(
     ] = None,
 ) -> None:
     """Label, featurise, train and evaluate against baselines, then register a model version."""
-    from icpfit.features.pipeline import prepare
-    from icpfit.features.problems import errors_of
-    from icpfit.io import read_export, write_text
-    from icpfit.training.fit import TooFewLabels, train_icp_model
-    from icpfit.training.registry import log_and_register
-    from icpfit.training.report import build_report
-    from icpfit.training.versions import (
-        candidate_side,
-        champion_side,
-        compare_versions,
-        comparison_rows,
-        drift_against,
-        training_population,
-    )
+    from icpfit.io import write_text
+    from icpfit.training.fit import TooFewLabels
+    from icpfit.workflow import ExportError, retrain
 
     settings = _load(config)
     cutoff = _parse_date(as_of) or settings.as_of or date.today()
-    run_name = quarter or f"{cutoff.year}Q{(cutoff.month - 1) // 3 + 1}"
     uri = _tracking()
-    with console.status(f"Reading, labelling and featurising as of {cutoff}…"):
-        raw, read_problems = read_export(settings)
-        prepared, problems = prepare(raw, settings, cutoff) if not read_problems else (None, [])
-    if prepared is None:
-        raise _fail("\n".join(p.message for p in errors_of([*read_problems, *problems])))
     try:
-        with console.status("Training the model and the baselines…"):
-            run = train_icp_model(prepared, settings)
-    except TooFewLabels as exc:
-        raise _fail(str(exc)) from None
-    with console.status("Loading the champion to compare with…"):
-        champion = champion_side(settings)
-        drift = drift_against(
-            champion,
-            training_population(run, prepared, settings.model.seed),
-            prepared.features.specs,
-        )
-    with console.status("Drawing the report…"):
-        report = build_report(run, prepared, settings, run_name, drift)
-    candidate = candidate_side(run, prepared, settings, report, run_name)
-    comparison = None
-    if champion is not None:
-        with console.status(f"Comparing with {champion.label} on the current prospects…"):
-            rows, rows_before = comparison_rows(raw, settings, prepared, champion.as_of)
-            comparison = compare_versions(
-                champion,
-                candidate,
-                rows,
-                rows_before,
-                settings.drift.psi_threshold,
-                settings.tiers.A + settings.tiers.B,
+        with console.status("Starting…") as status:
+            result = retrain(
+                settings, cutoff, quarter, promote.value, _git_sha(), step=status.update
             )
-    with console.status("Logging to MLflow and registering…"):
-        version = log_and_register(
-            run,
-            prepared,
-            settings,
-            run_name,
-            report,
-            _git_sha(),
-            promote.value,
-            candidate=candidate,
-            drift=drift,
-            comparison=comparison,
-        )
+    except (ExportError, TooFewLabels) as exc:
+        raise _fail(str(exc)) from None
+    run, report, version = result.run, result.report, result.version
+    comparison, drift = result.comparison, result.drift
     if report_path is not None:
         write_text(report.html, report_path)
         console.print(f"Report written to {report_path}")
