@@ -70,35 +70,53 @@ def reason_columns(
     profiles: dict[str, dict],
     count: int,
 ) -> pd.DataFrame:
-    """reason_1..count (for) and risk_1..count (against), one row per row of `frame`."""
-    values = frame.to_numpy(dtype=object)
+    """reason_1..count (for) and risk_1..count (against), one row per row of `frame`.
+
+    The text of an attribute depends only on its value, so each column is written once per
+    distinct (attribute, value) it holds, not once per row.
+    """
+    rows = np.arange(len(frame))
     missing = frame.isna().to_numpy()
     for_fit = np.where(missing | (contributions <= 0), -np.inf, contributions)
     against = np.where(contributions >= 0, np.inf, contributions)
-    top_for = np.argsort(-for_fit, axis=1, kind="stable")[:, :count]
-    top_against = np.argsort(against, axis=1, kind="stable")[:, :count]
-    columns: dict[str, list] = {}
-    for prefix, order, scores, usable in (
-        ("reason", top_for, for_fit, np.isfinite),
-        ("risk", top_against, against, np.isfinite),
-    ):
+    order_for = _top(-for_fit, count)
+    order_against = _top(against, count)
+    columns: dict[str, np.ndarray] = {}
+    for prefix, order, scores in (("reason", order_for, for_fit), ("risk", order_against, against)):
         for k in range(count):
-            picked = order[:, k] if order.shape[1] > k else np.zeros(len(frame), dtype=int)
-            rows = np.arange(len(frame))
-            ok = usable(scores[rows, picked]) if order.shape[1] > k else np.zeros(len(frame), bool)
-            columns[f"{prefix}_{k + 1}"] = [
-                attribute_text(
-                    specs[j],
-                    plain_value(values[i, j]),
-                    profiles.get(specs[j].name),
-                    against=prefix == "risk",
-                )
-                if ok[i]
-                else None
-                for i, j in enumerate(picked)
-            ]
-    ordered = [f"reason_{k + 1}" for k in range(count)] + [f"risk_{k + 1}" for k in range(count)]
-    return pd.DataFrame(columns, index=frame.index)[ordered]
+            texts = np.full(len(frame), None, dtype=object)
+            if order.shape[1] > k:
+                picked = order[:, k]
+                usable = np.isfinite(scores[rows, picked])
+                for j in np.unique(picked[usable]):
+                    where = rows[usable & (picked == j)]
+                    texts[where] = _texts(
+                        specs[j], frame.iloc[where, j], profiles.get(specs[j].name), prefix
+                    )
+            columns[f"{prefix}_{k + 1}"] = texts
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _top(keys: np.ndarray, count: int) -> np.ndarray:
+    """Column indices of the `count` smallest keys per row, smallest first (ties by column)."""
+    if keys.shape[1] > count:
+        part = np.argpartition(keys, count - 1, axis=1)[:, :count]
+        keys_part = np.take_along_axis(keys, part, axis=1)
+        tie_break = np.lexsort((part, keys_part), axis=1)
+        return np.take_along_axis(part, tie_break, axis=1)
+    return np.argsort(keys, axis=1, kind="stable")
+
+
+def _texts(spec: FeatureSpec, values: pd.Series, profile: dict | None, prefix: str) -> np.ndarray:
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    words = np.array(
+        [
+            attribute_text(spec, plain_value(v), profile, against=prefix == "risk")
+            for v in [*uniques, None]
+        ],
+        dtype=object,
+    )
+    return words[codes]
 
 
 def plain_value(value: object) -> object:

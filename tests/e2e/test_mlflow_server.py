@@ -83,6 +83,9 @@ def test_train_promote_and_load_champion_through_a_real_server(
         assert result.exit_code == 0, result.output
     assert not (tmp_path / "mlflow.db").exists()  # everything went to the server
     assert any((tmp_path / "artifacts").rglob("MLmodel"))
+    assert any((tmp_path / "artifacts").rglob("compare.html")), (
+        "compared via the server's artifacts"
+    )
     mlflow.set_tracking_uri(mlflow_server)
     client = mlflow.MlflowClient()
     assert str(client.get_model_version_by_alias("icp-fit", "champion").version) == "2"
