@@ -39,7 +39,10 @@ def default_params(n_rows: int, seed: int) -> dict[str, Any]:
 
 
 class BoostedFit:
-    """LightGBM on native categoricals, early-stopped and Platt-calibrated on a later slice."""
+    """LightGBM on native categoricals, early-stopped and Platt-calibrated on a later slice.
+
+    `num_iterations` in params fixes the number of trees and turns early stopping off.
+    """
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 42):
         self.params = params or {}
@@ -49,14 +52,16 @@ class BoostedFit:
         self, X: pd.DataFrame, y: np.ndarray, X_val: pd.DataFrame, y_val: np.ndarray
     ) -> BoostedFit:
         params = {**default_params(len(X), self.seed), **self.params}
+        fixed_rounds = params.pop("num_iterations", None)
         train = lgb.Dataset(X, label=y, free_raw_data=False)
         valid = lgb.Dataset(X_val, label=y_val, reference=train)
+        stopping = [lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)]
         self.booster_ = lgb.train(
             {**params, "metric": "binary_logloss"},
             train,
-            num_boost_round=MAX_ROUNDS,
+            num_boost_round=fixed_rounds or MAX_ROUNDS,
             valid_sets=[valid],
-            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+            callbacks=[] if fixed_rounds else stopping,
         )
         self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
         margin = self.raw_score(X_val).reshape(-1, 1)

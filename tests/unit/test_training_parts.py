@@ -9,6 +9,7 @@ import pytest
 from icpfit.config import TierShares
 from icpfit.serving.scale import assign_tiers, fit_scores
 from icpfit.training.metrics import classification_metrics, lift_at, ltv_captured
+from icpfit.training.model import BoostedFit
 from icpfit.training.split import temporal_split
 from icpfit.training.tiers import tier_thresholds
 
@@ -65,3 +66,15 @@ def test_segments_without_enough_ideal_customers_are_left_out():
     segments = pd.Series(["big"] * 100 + ["one_ideal"] * 100)
     table = segment_metrics(y, rng.random(200), segments)
     assert table["segment"].tolist() == ["big"]
+
+
+def test_fixed_num_iterations_turns_early_stopping_off():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
+    y = (X["a"] + rng.normal(scale=2.0, size=600) > 0).astype(int).to_numpy()
+    stopped = BoostedFit({"learning_rate": 0.3}).fit(X[:400], y[:400], X[400:], y[400:])
+    fixed = BoostedFit({"learning_rate": 0.3, "num_iterations": 150}).fit(
+        X[:400], y[:400], X[400:], y[400:]
+    )
+    assert stopped.best_iteration_ < 150, "noisy data: early stopping ends well before 150 trees"
+    assert fixed.best_iteration_ == fixed.booster_.num_trees() == 150
