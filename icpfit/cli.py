@@ -498,7 +498,7 @@ def explain(
             row, tech_stacks(technologies, stack["separator"]), stack["column"], id_column
         )
     scored = loaded.predict(None, row.head(1), {"reasons": 0}).iloc[0]
-    table, base = explain_account(row, loaded.bundle, loaded.booster)
+    table, base = explain_account(row, loaded.bundle, loaded.booster, loaded.explainer)
     disqualified = scored["disqualified_reason"]
     console.print(
         f"[bold]{account_id}[/] · {name} v{version} · tier [bold]{scored['fit_tier']}"

@@ -11,21 +11,24 @@ from matplotlib.figure import Figure
 
 from icpfit.serving.reasons import attribute_text, plain_value
 from icpfit.serving.scoring import account_features, specs_from_bundle
+from icpfit.serving.treeshap import TreeShap, booster_matrix
 
 WATERFALL_BARS = 12
 
 
 def explain_account(
-    row: pd.DataFrame, bundle: dict[str, Any], booster: lgb.Booster
+    row: pd.DataFrame,
+    bundle: dict[str, Any],
+    booster: lgb.Booster,
+    explainer: TreeShap | None = None,
 ) -> tuple[pd.DataFrame, float]:
     """Per attribute: the text a rep reads and its SHAP value (log-odds); plus the base value."""
     renames = {export: canonical for canonical, export in bundle["accounts_columns"].items()}
     keyed = row.rename(columns=renames).head(1).assign(account_id="row0")
     specs = specs_from_bundle(bundle)
     features = account_features(keyed, bundle, specs)
-    contrib = booster.predict(
-        features.frame, pred_contrib=True, num_iteration=bundle["best_iteration"]
-    )[0]
+    explainer = explainer or TreeShap.from_booster(booster, bundle["best_iteration"])
+    contrib = explainer.contributions(booster_matrix(features.frame, booster))[0]
     values = features.frame.iloc[0]
     profiles = bundle.get("profiles", {})
     table = pd.DataFrame(

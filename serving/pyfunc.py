@@ -9,6 +9,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from icpfit.serving.scoring import score_accounts
+from icpfit.serving.treeshap import TreeShap
 
 DEFAULT_PARAMS = {"reasons": 3, "contributions": False}
 
@@ -20,6 +21,17 @@ class IcpFitModel(mlflow.pyfunc.PythonModel):
         model = cls()
         model.bundle, model.booster = bundle, booster
         return model
+
+    @property
+    def explainer(self) -> TreeShap:
+        """The exact TreeSHAP tables of the booster, built on first use in each process and
+        never pickled with the model (they are rebuilt from the booster in a few seconds)."""
+        if getattr(self, "_explainer", None) is None:
+            self._explainer = TreeShap.from_booster(self.booster, self.bundle["best_iteration"])
+        return self._explainer
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_explainer"}
 
     def load_context(self, context) -> None:
         with open(context.artifacts["bundle"], encoding="utf-8") as handle:
@@ -35,4 +47,5 @@ class IcpFitModel(mlflow.pyfunc.PythonModel):
             self.booster,
             reasons=int(params["reasons"]),
             contributions=bool(params["contributions"]),
+            explainer=self.explainer,
         )

@@ -13,6 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from icpfit.serving.treeshap import TreeShap
+
 MAX_ROUNDS = 2000
 EARLY_STOPPING_ROUNDS = 100
 
@@ -67,6 +69,13 @@ class BoostedFit:
         margin = self.raw_score(X_val).reshape(-1, 1)
         self.calibrator_ = LogisticRegression(C=1e6).fit(margin, y_val)
         return self
+
+    @property
+    def explainer(self) -> TreeShap:
+        """Exact TreeSHAP of the early-stopped forest (built once, on first use)."""
+        if getattr(self, "_explainer", None) is None:
+            self._explainer = TreeShap.from_booster(self.booster_, self.best_iteration_)
+        return self._explainer
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         return self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_)

@@ -215,3 +215,28 @@ def test_explanation_contributions_add_up_to_the_models_log_odds(workspace):
     probability = 1 / (1 + np.exp(-(calibration["slope"] * margin + calibration["intercept"])))
     assert probability == pytest.approx(scored["fit_probability"], abs=1e-9)
     assert len(table) == len(model.bundle["specs"])
+
+
+def test_every_path_gives_lightgbms_pred_contrib_exactly(workspace):
+    """The fast engine against the reference: batch scoring, explain and training's global SHAP
+    all give LightGBM's own TreeSHAP numbers on the registered model."""
+    import json
+
+    from icpfit.serving.explain import explain_account
+    from icpfit.serving.scoring import account_features, specs_from_bundle
+
+    model = mlflow.pyfunc.load_model("models:/icp-fit@champion").unwrap_python_model()
+    rows = accounts(workspace, 400)
+    keyed = rows.assign(account_id=[f"row{i}" for i in range(len(rows))])
+    frame = account_features(keyed, model.bundle, specs_from_bundle(model.bundle)).frame
+    reference = model.booster.predict(
+        frame, pred_contrib=True, num_iteration=model.bundle["best_iteration"]
+    )
+    scored = model.predict(None, rows, {"reasons": 3, "contributions": True})
+    given = np.array([list(json.loads(c).values()) for c in scored["contributions"]])
+    assert np.abs(given - reference[:, :-1]).max() < 1e-6  # JSON keeps 6 decimals
+    table, base = explain_account(rows.head(1), model.bundle, model.booster)
+    by_name = dict(zip(table["attribute"], table["contribution"], strict=True))
+    names = [s["name"] for s in model.bundle["specs"]]
+    assert np.abs(np.array([by_name[n] for n in names]) - reference[0, :-1]).max() < 1e-9
+    assert base == pytest.approx(reference[0, -1], abs=1e-9)

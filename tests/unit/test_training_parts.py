@@ -78,3 +78,25 @@ def test_fixed_num_iterations_turns_early_stopping_off():
     )
     assert stopped.best_iteration_ < 150, "noisy data: early stopping ends well before 150 trees"
     assert fixed.best_iteration_ == fixed.booster_.num_trees() == 150
+
+
+def test_training_shap_values_are_lightgbms_pred_contrib():
+    from icpfit.training.explain import contributions
+
+    rng = np.random.default_rng(4)
+    n = 1500
+    X = pd.DataFrame(
+        {
+            "industry": pd.Categorical(rng.choice(["Software", "Retail", "Bank", None], n)),
+            "employees": np.where(rng.random(n) < 0.2, np.nan, rng.lognormal(5, 1, n)),
+            "visits": rng.normal(size=n),
+        }
+    )
+    y = ((X["industry"] == "Software") | (X["visits"] > 1)).astype(int).to_numpy()
+    model = BoostedFit({"min_data_per_group": 5, "cat_smooth": 1.0}).fit(
+        X[:1000], y[:1000], X[1000:], y[1000:]
+    )
+    reference = model.booster_.predict(X, pred_contrib=True, num_iteration=model.best_iteration_)
+    ours = contributions(model, X)
+    assert list(ours.columns) == [*X.columns, "expected_value"]
+    assert np.abs(ours.to_numpy() - reference).max() < 1e-9
