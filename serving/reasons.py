@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from icpfit.features.frame import TECH_STACK_ATTRIBUTE, FeatureSpec
 
@@ -72,39 +73,52 @@ def reason_columns(
 ) -> pd.DataFrame:
     """reason_1..count (for) and risk_1..count (against), one row per row of `frame`.
 
-    The text of an attribute depends only on its value, so each column is written once per
-    distinct (attribute, value) it holds, not once per row.
+    The text of an attribute depends only on its value, so each attribute's texts are written
+    once per distinct value among the rows it is a reason or risk for, not once per row.
     """
-    rows = np.arange(len(frame))
     missing = frame.isna().to_numpy()
-    for_fit = np.where(missing | (contributions <= 0), -np.inf, contributions)
-    against = np.where(contributions >= 0, np.inf, contributions)
-    order_for = _top(-for_fit, count)
-    order_against = _top(against, count)
-    columns: dict[str, np.ndarray] = {}
-    for prefix, order, scores in (("reason", order_for, for_fit), ("risk", order_against, against)):
-        for k in range(count):
-            texts = np.full(len(frame), None, dtype=object)
-            if order.shape[1] > k:
-                picked = order[:, k]
-                usable = np.isfinite(scores[rows, picked])
-                for j in np.unique(picked[usable]):
-                    where = rows[usable & (picked == j)]
-                    texts[where] = _texts(
-                        specs[j], frame.iloc[where, j], profiles.get(specs[j].name), prefix
-                    )
-            columns[f"{prefix}_{k + 1}"] = texts
-    return pd.DataFrame(columns, index=frame.index)
+    picks = _top_picks(np.ascontiguousarray(contributions, dtype=np.float64), missing, count)
+    texts = np.full((len(frame), 2 * count), None, dtype=object)
+    for side, prefix in enumerate(("reason", "risk")):
+        chosen = picks[:, side * count : (side + 1) * count]
+        rows, ks = np.nonzero(chosen >= 0)
+        features = chosen[rows, ks]
+        order = np.argsort(features, kind="stable")
+        rows, ks, features = rows[order], ks[order], features[order]
+        starts = np.flatnonzero(np.diff(features, prepend=-1))
+        for start, end in zip(starts, [*starts[1:], len(features)], strict=True):
+            j = int(features[start])
+            at_rows, at_ks = rows[start:end], ks[start:end] + side * count
+            texts[at_rows, at_ks] = _texts(
+                specs[j], frame.iloc[at_rows, j], profiles.get(specs[j].name), prefix
+            )
+    names = [f"reason_{k + 1}" for k in range(count)] + [f"risk_{k + 1}" for k in range(count)]
+    return pd.DataFrame(texts, index=frame.index, columns=names, dtype=object)
 
 
-def _top(keys: np.ndarray, count: int) -> np.ndarray:
-    """Column indices of the `count` smallest keys per row, smallest first (ties by column)."""
-    if keys.shape[1] > count:
-        part = np.argpartition(keys, count - 1, axis=1)[:, :count]
-        keys_part = np.take_along_axis(keys, part, axis=1)
-        tie_break = np.lexsort((part, keys_part), axis=1)
-        return np.take_along_axis(part, tie_break, axis=1)
-    return np.argsort(keys, axis=1, kind="stable")
+@njit(cache=True)
+def _top_picks(contributions: np.ndarray, missing: np.ndarray, count: int) -> np.ndarray:
+    """Per row, the columns of the `count` largest positive contributions of known values, then
+    of the `count` most negative ones, strongest first (-1 when there are fewer); ties go to
+    the lower column, as a stable sort would."""
+    n, f = contributions.shape
+    picks = np.full((n, 2 * count), -1, np.int64)
+    for i in range(n):
+        for side in range(2):
+            for k in range(count):
+                best, best_value = -1, 0.0
+                for j in range(f):
+                    value = contributions[i, j] if side == 0 else -contributions[i, j]
+                    if value <= 0.0 or (side == 0 and missing[i, j]):
+                        continue
+                    taken = False
+                    for q in range(k):
+                        if picks[i, side * count + q] == j:
+                            taken = True
+                    if not taken and (best < 0 or value > best_value):
+                        best, best_value = j, value
+                picks[i, side * count + k] = best
+    return picks
 
 
 def _texts(spec: FeatureSpec, values: pd.Series, profile: dict | None, prefix: str) -> np.ndarray:
