@@ -240,20 +240,46 @@ class _Model:
     tables: np.ndarray
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _direct_block(acc, dec, nb, terms, bits, ways, features, z, value, scratch):
-    """A leaf too deep for a table: its pattern and Shapley polynomial for each row."""
+    """A leaf too deep for a table, row by row (vectorised over rows): with its pattern o and
+    P(t) = prod_j (z_j + o_j t), phi_i = value * (o_i - z_i) * sum_s w[s] [t^s] P_i(t) where
+    P_i = P / (z_i + t) if o_i, else P / z_i (LightGBM divides by z_i the same way)."""
     d = z.shape[0]
     w = _shapley_weights(d)
-    o, phi, poly, quot = scratch
-    for r in range(nb):
-        o[:d] = 1
-        for q in range(terms.shape[0]):
-            if dec[terms[q], r] != ways[q]:
-                o[bits[q]] = 0
-        _leaf_phi(o[:d], z, value, w, phi, poly, quot)
-        for c in range(d):
-            acc[features[c], r] += phi[c]
+    o, poly, quot, total, plain = scratch
+    o[:d, :nb] = 1.0
+    for q in range(terms.shape[0]):
+        row, way, pattern = dec[terms[q]], ways[q], o[bits[q]]
+        for r in range(nb):
+            pattern[r] *= row[r] == way
+    poly[0, :nb] = 1.0
+    poly[1 : d + 1, :nb] = 0.0
+    for j in range(d):
+        zj, oj = z[j], o[j]
+        for k in range(j + 1, 0, -1):
+            high, low = poly[k], poly[k - 1]
+            for r in range(nb):
+                high[r] = high[r] * zj + oj[r] * low[r]
+        for r in range(nb):
+            poly[0, r] *= zj
+    plain[:nb] = 0.0
+    for k in range(d):
+        for r in range(nb):
+            plain[r] += w[k] * poly[k, r]
+    for i in range(d):
+        zi, oi, target = z[i], o[i], acc[features[i]]
+        for r in range(nb):
+            quot[r] = poly[d, r]
+            total[r] = w[d - 1] * quot[r]
+        for k in range(d - 1, 0, -1):
+            wk, pk = w[k - 1], poly[k]
+            for r in range(nb):
+                quot[r] = pk[r] - zi * quot[r]
+                total[r] += wk * quot[r]
+        for r in range(nb):
+            weight = total[r] if oi[r] > 0.0 else plain[r] / zi
+            target[r] += value * (oi[r] - zi) * weight
 
 
 @njit(cache=True)
@@ -286,11 +312,13 @@ def _contributions(
 ):  # fmt: skip
     n, n_features = x.shape
     n_trees = tree_node_start.shape[0] - 1
-    max_nodes, max_cols = 1, 1
+    max_nodes = 1
     for t in range(n_trees):
         max_nodes = max(max_nodes, tree_node_start[t + 1] - tree_node_start[t])
+    max_direct = 0
     for b in range(block_col_start.shape[0] - 1):
-        max_cols = max(max_cols, block_col_start[b + 1] - block_col_start[b])
+        if block_direct[b]:
+            max_direct = max(max_direct, block_col_start[b + 1] - block_col_start[b])
     for task in prange((n + TASK_ROWS - 1) // TASK_ROWS):
         r0 = task * TASK_ROWS
         nb = min(TASK_ROWS, n - r0)
@@ -301,8 +329,8 @@ def _contributions(
         acc = np.zeros((n_features + 1, nb))
         dec = np.empty((max_nodes, nb), np.uint8)
         index = np.empty(nb, np.int64)
-        scratch = (np.empty(max_cols, np.uint8), np.empty(max_cols), np.empty(max_cols + 1),
-                   np.empty(max_cols + 1))  # fmt: skip
+        scratch = (np.empty((max_direct, nb)), np.empty((max_direct + 1, nb)), np.empty(nb),
+                   np.empty(nb), np.empty(nb))  # fmt: skip
         for t in range(n_trees):
             n0 = tree_node_start[t]
             for k in range(tree_node_start[t + 1] - n0):
