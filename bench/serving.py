@@ -116,19 +116,38 @@ def booster_rates(path: Path) -> dict[str, float]:
     return rates
 
 
+PEAK_RSS = (
+    "import resource, subprocess, sys; "
+    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
 def timed_score(path: Path, out: Path, *extra: str) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of this one `icpfit score` process (os.wait4: its own
-    rusage, not the maximum over every child so far)."""
+    """Wall seconds and peak RSS (MB) of one `icpfit score` process.
+
+    It is started from a small Python process that reports its children's peak: on Linux a
+    child's ru_maxrss starts from its parent's RSS at fork, and this bench holds gigabytes.
+    """
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [str(ICPFIT), "score", "--input", str(path), "--output", str(out), *extra],
-        stdout=subprocess.DEVNULL,
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PEAK_RSS,
+            str(ICPFIT),
+            "score",
+            "--input",
+            str(path),
+            "--output",
+            str(out),
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, process.args)
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
+    return time.perf_counter() - started, int(done.stdout.split()[-1]) / 1024
 
 
 def main() -> None:
