@@ -54,6 +54,8 @@ format: setup ## Apply ruff's formatting and safe fixes
 bench: setup ## Benchmarks, run by hand (numbers go to bench/results/)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/treeshap.py
+	$(BIN)/python bench/defaults.py --sizes 20000
 
 clean: ## Remove .venv, demo output and caches
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .hypothesis

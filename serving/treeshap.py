@@ -27,11 +27,11 @@ K_ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold is the float lite
 NUM_NONE, NUM_ZERO, NUM_NAN, CATEGORICAL = 0, 1, 2, 3
 MISSING_KINDS = {"None": NUM_NONE, "Zero": NUM_ZERO, "NaN": NUM_NAN}
 TASK_ROWS = 1024  # rows per parallel task: their outputs and decisions stay in cache
-MAX_TABLE_BITS = 12  # a table has at most 2**12 rows
-TABLE_BYTES = 256 * 2**20  # memory budget for the tables of one model
+MAX_TABLE_BITS = 14  # a table has at most 2**14 rows
+TABLE_BYTES = 192 * 2**20  # memory budget for the tables of one model
 # Per-row cost model of a block (arbitrary units, roughly nanoseconds), used to choose blocks.
-COST_BLOCK, COST_TERM, COST_GATHER, COST_DIRECT = 4.0, 0.5, 1.0, 2.0
-COST_PER_BYTE = 2e-6
+COST_BLOCK, COST_TERM, COST_GATHER, COST_DIRECT = 1.0, 0.3, 1.0, 1.0
+COST_PER_BYTE = 5e-4
 
 
 @dataclass(frozen=True)
@@ -108,76 +108,68 @@ def _shapley_weights(d):
     return w
 
 
-@njit(cache=True)
-def _leaf_phi(o, z, value, w, phi, poly, quot):
-    """SHAP values of one leaf for one pattern o (o[j] in {0, 1}, z[j] the path's cover share).
+@njit(cache=True, error_model="numpy")
+def _leaf_shap(o, n, z, value, phi, poly, quot, total, plain):
+    """SHAP values of one leaf for n decision patterns (vectorised over them): phi[i, r].
 
-    The path-dependent game of a leaf is v(S) = value * prod_{j in S} o_j * prod_{j not in S} z_j,
-    so phi_i = value * (o_i - z_i) * sum_s w[s] * [t^s] prod_{j != i} (z_j + o_j t). The
-    product over o_j = 1 is one polynomial divided by (z_i + t) (stable: monic in t); the factors
-    with o_j = 0 are constants, multiplied from both sides so that no z is ever divided by.
+    o[j, r] is 1 if pattern r satisfies the path's conditions on its j-th feature, z[j] the
+    path's cover share of that feature. The leaf's path-dependent game is
+    v(S) = value * prod_{j in S} o_j * prod_{j not in S} z_j, so with P(t) = prod_j (z_j + o_j t),
+    phi_i = value * (o_i - z_i) * sum_s w[s] [t^s] P_i(t), where P_i = P / (z_i + t) if o_i = 1
+    (synthetic division from the top: stable) and P / z_i otherwise (LightGBM's UnwoundPathSum
+    divides by the zero fraction the same way).
     """
     d = z.shape[0]
-    poly[0] = 1.0
-    degree = 0
+    w = _shapley_weights(d)
+    poly[0, :n] = 1.0
+    poly[1 : d + 1, :n] = 0.0
     for j in range(d):
-        if o[j]:
-            poly[degree + 1] = 0.0
-            for s in range(degree + 1, 0, -1):
-                poly[s] = poly[s] * z[j] + poly[s - 1]
-            poly[0] *= z[j]
-            degree += 1
-    all_ones = 0.0
-    for s in range(degree + 1):
-        all_ones += w[s] * poly[s]
-    before = 1.0
+        zj, oj = z[j], o[j]
+        for k in range(j + 1, 0, -1):
+            high, low = poly[k], poly[k - 1]
+            for r in range(n):
+                high[r] = high[r] * zj + oj[r] * low[r]
+        for r in range(n):
+            poly[0, r] *= zj
+    plain[:n] = 0.0
+    for k in range(d):
+        for r in range(n):
+            plain[r] += w[k] * poly[k, r]
     for i in range(d):
-        if not o[i]:
-            after = 1.0
-            for j in range(i + 1, d):
-                if not o[j]:
-                    after *= z[j]
-            phi[i] = -value * z[i] * before * after * all_ones
-            before *= z[i]
-    zeros = before
-    for i in range(d):
-        if o[i]:
-            quot[degree - 1] = poly[degree]
-            for s in range(degree - 1, 0, -1):
-                quot[s - 1] = poly[s] - z[i] * quot[s]
-            total = 0.0
-            for s in range(degree):
-                total += w[s] * quot[s]
-            phi[i] = value * (1.0 - z[i]) * zeros * total
+        zi, oi, target = z[i], o[i], phi[i]
+        for r in range(n):
+            quot[r] = poly[d, r]
+            total[r] = w[d - 1] * quot[r]
+        for k in range(d - 1, 0, -1):
+            wk, pk = w[k - 1], poly[k]
+            for r in range(n):
+                quot[r] = pk[r] - zi * quot[r]
+                total[r] += wk * quot[r]
+        for r in range(n):
+            target[r] = value * (oi[r] - zi) * (total[r] if oi[r] > 0.0 else plain[r] / zi)
 
 
 @njit(cache=True)
 def _leaf_table(z, value):
     """Contributions of one leaf for all 2**d patterns: table[pattern, feature position]."""
-    d = z.shape[0]
-    w = _shapley_weights(d)
-    table = np.empty((1 << d, d))
-    o = np.empty(d, np.uint8)
-    poly, quot = np.empty(d + 1), np.empty(d + 1)
-    for pattern in range(1 << d):
-        for j in range(d):
-            o[j] = (pattern >> j) & 1
-        _leaf_phi(o, z, value, w, table[pattern], poly, quot)
-    return table
+    d, n = z.shape[0], 1 << z.shape[0]
+    o = np.empty((d, n))
+    for j in range(d):
+        for pattern in range(n):
+            o[j, pattern] = (pattern >> j) & 1
+    phi = np.empty((d, n))
+    _leaf_shap(o, n, z, value, phi, np.empty((d + 1, n)), np.empty(n), np.empty(n), np.empty(n))
+    return phi.T
 
 
 @njit(cache=True, inline="always")
-def _goes_left(x, kind, threshold, default_left, cat_bits, cat_start, cat_words):
+def _goes_left(x, kind, threshold, default_left, cat_lut, cat_start, cat_size):
     """Tree::NumericalDecision / Tree::CategoricalDecision for one value."""
     if kind == CATEGORICAL:
-        # static_cast<int>: truncation; NaN and overflow give INT_MIN; negatives go right
-        if not (x > -1.0 and x < 2147483648.0):
+        # static_cast<int> truncates towards zero; NaN and overflow give INT_MIN: right
+        if not (x > -1.0 and x < cat_size):
             return False
-        code = int(x)
-        word = code >> 5
-        if word >= cat_words:
-            return False
-        return (cat_bits[cat_start + word] >> (code & 31)) & 1 == 1
+        return cat_lut[cat_start + int(x)] == 1
     if x != x:
         if kind == NUM_NAN:
             return default_left
@@ -189,8 +181,9 @@ def _goes_left(x, kind, threshold, default_left, cat_bits, cat_start, cat_words)
 
 @njit(cache=True)
 def _decide(
-    xt, nb, node, feature, kind, threshold, default_left, cat_start, cat_words, cat_bits, out
-):
+    xt, nb, node, feature, kind, threshold, default_left, cat_start, cat_size, cat_lut, cat_mask,
+    out,
+):  # fmt: skip
     """out[r] = 1 if row r goes left at `node`, for the nb rows of a task (xt is feature-major)."""
     values = xt[feature[node]]
     k, t, dl = kind[node], threshold[node], default_left[node]
@@ -202,10 +195,23 @@ def _decide(
         for r in range(nb):
             x = values[r]
             out[r] = (0.0 if x != x else x) <= t
-    else:
-        cs, cw = cat_start[node], cat_words[node]
+    elif k == NUM_ZERO:
         for r in range(nb):
-            out[r] = _goes_left(values[r], k, t, dl, cat_bits, cs, cw)
+            x = values[r]
+            x = 0.0 if x != x else x
+            out[r] = dl if (x >= -K_ZERO) & (x <= K_ZERO) else x <= t
+    elif cat_size[node] <= 64:  # categories as the bits of one word: vectorises
+        mask, limit = cat_mask[node], float(cat_size[node])
+        for r in range(nb):
+            x = values[r]
+            inside = (x > -1.0) & (x < limit)
+            out[r] = (mask >> np.uint64(x if inside else 0.0)) & np.uint64(inside)
+    else:
+        cs, limit = cat_start[node], float(cat_size[node])
+        for r in range(nb):
+            x = values[r]
+            inside = (x > -1.0) & (x < limit)
+            out[r] = cat_lut[cs + int(x if inside else 0.0)] & inside
 
 
 @dataclass(frozen=True)
@@ -218,8 +224,9 @@ class _Model:
     threshold: np.ndarray
     default_left: np.ndarray
     cat_start: np.ndarray
-    cat_words: np.ndarray
-    cat_bits: np.ndarray
+    cat_size: np.ndarray
+    cat_lut: np.ndarray
+    cat_mask: np.ndarray
     left: np.ndarray
     right: np.ndarray
     tree_leaf_start: np.ndarray
@@ -240,46 +247,21 @@ class _Model:
     tables: np.ndarray
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True)
 def _direct_block(acc, dec, nb, terms, bits, ways, features, z, value, scratch):
-    """A leaf too deep for a table, row by row (vectorised over rows): with its pattern o and
-    P(t) = prod_j (z_j + o_j t), phi_i = value * (o_i - z_i) * sum_s w[s] [t^s] P_i(t) where
-    P_i = P / (z_i + t) if o_i, else P / z_i (LightGBM divides by z_i the same way)."""
+    """A leaf too deep for a table: its patterns from the decisions, then its polynomial."""
     d = z.shape[0]
-    w = _shapley_weights(d)
-    o, poly, quot, total, plain = scratch
+    o, phi, poly, quot, total, plain = scratch
     o[:d, :nb] = 1.0
     for q in range(terms.shape[0]):
         row, way, pattern = dec[terms[q]], ways[q], o[bits[q]]
         for r in range(nb):
             pattern[r] *= row[r] == way
-    poly[0, :nb] = 1.0
-    poly[1 : d + 1, :nb] = 0.0
-    for j in range(d):
-        zj, oj = z[j], o[j]
-        for k in range(j + 1, 0, -1):
-            high, low = poly[k], poly[k - 1]
-            for r in range(nb):
-                high[r] = high[r] * zj + oj[r] * low[r]
-        for r in range(nb):
-            poly[0, r] *= zj
-    plain[:nb] = 0.0
-    for k in range(d):
-        for r in range(nb):
-            plain[r] += w[k] * poly[k, r]
+    _leaf_shap(o, nb, z, value, phi, poly, quot, total, plain)
     for i in range(d):
-        zi, oi, target = z[i], o[i], acc[features[i]]
+        source, target = phi[i], acc[features[i]]
         for r in range(nb):
-            quot[r] = poly[d, r]
-            total[r] = w[d - 1] * quot[r]
-        for k in range(d - 1, 0, -1):
-            wk, pk = w[k - 1], poly[k]
-            for r in range(nb):
-                quot[r] = pk[r] - zi * quot[r]
-                total[r] += wk * quot[r]
-        for r in range(nb):
-            weight = total[r] if oi[r] > 0.0 else plain[r] / zi
-            target[r] += value * (oi[r] - zi) * weight
+            target[r] += source[r]
 
 
 @njit(cache=True)
@@ -303,10 +285,17 @@ def _table_block(acc, dec, nb, index, init, terms, bits, ways, ors, features, ta
             target[r] += column[index[r]]
 
 
+@njit(cache=True)
+def _scratch(d, n):
+    """Work arrays of _direct_block: patterns, SHAP values, polynomial, three rows."""
+    return (np.empty((d, n)), np.empty((d, n)), np.empty((d + 1, n)), np.empty(n), np.empty(n),
+            np.empty(n))  # fmt: skip
+
+
 @njit(cache=True, parallel=True)
 def _contributions(
     x, out, expected, tree_node_start, feature, kind, threshold, default_left, cat_start,
-    cat_words, cat_bits, tree_block_start, block_direct, block_init, block_term_start,
+    cat_size, cat_lut, cat_mask, tree_block_start, block_direct, block_init, block_term_start,
     block_table_start, block_col_start, block_value, col_feature, col_z, term_node, term_bit,
     term_dir, term_or, tables,
 ):  # fmt: skip
@@ -329,13 +318,12 @@ def _contributions(
         acc = np.zeros((n_features + 1, nb))
         dec = np.empty((max_nodes, nb), np.uint8)
         index = np.empty(nb, np.int64)
-        scratch = (np.empty((max_direct, nb)), np.empty((max_direct + 1, nb)), np.empty(nb),
-                   np.empty(nb), np.empty(nb))  # fmt: skip
+        scratch = _scratch(max_direct, nb)
         for t in range(n_trees):
             n0 = tree_node_start[t]
             for k in range(tree_node_start[t + 1] - n0):
                 _decide(xt, nb, n0 + k, feature, kind, threshold, default_left, cat_start,
-                        cat_words, cat_bits, dec[k])  # fmt: skip
+                        cat_size, cat_lut, cat_mask, dec[k])  # fmt: skip
             for b in range(tree_block_start[t], tree_block_start[t + 1]):
                 c0, c1 = block_col_start[b], block_col_start[b + 1]
                 q0, q1 = block_term_start[b], block_term_start[b + 1]
@@ -355,7 +343,7 @@ def _contributions(
 
 @njit(cache=True, parallel=True)
 def _raw_scores(
-    x, tree_node_start, feature, kind, threshold, default_left, cat_start, cat_words, cat_bits,
+    x, tree_node_start, feature, kind, threshold, default_left, cat_start, cat_size, cat_lut,
     left, right, tree_leaf_start, leaf_value,
 ):  # fmt: skip
     n = x.shape[0]
@@ -368,7 +356,7 @@ def _raw_scores(
             while node >= 0:
                 k = n0 + node
                 go = _goes_left(x[r, feature[k]], kind[k], threshold[k], default_left[k],
-                                cat_bits, cat_start[k], cat_words[k])  # fmt: skip
+                                cat_lut, cat_start[k], cat_size[k])  # fmt: skip
                 node = left[k] if go else right[k]
             total += leaf_value[tree_leaf_start[t] + ~node]
         scores[r] = total
@@ -521,11 +509,11 @@ def _table(tree: _Tree, node: int, shape: _Shape) -> np.ndarray:
 # ----------------------------------------------------------------------------- assembly
 
 
-def _cat_words(categories: list[int]) -> np.ndarray:
-    words = np.zeros(max(categories, default=-1) // 32 + 1, np.uint32)
-    for c in categories:
-        words[c // 32] |= np.uint32(1 << (c % 32))
-    return words
+def _cat_lut(categories: list[int]) -> np.ndarray:
+    """1 for the category codes that go left, indexed by code."""
+    lut = np.zeros(max(categories, default=-1) + 1, np.uint8)
+    lut[categories] = 1
+    return lut
 
 
 def _block_arrays(tree: _Tree, blocks: list[Block], lists: dict[str, list]) -> None:
@@ -553,21 +541,22 @@ def _block_arrays(tree: _Tree, blocks: list[Block], lists: dict[str, list]) -> N
 
 
 def _assemble(trees: list[_Tree], plans: list[list[Block]]) -> _Model:
-    lists: dict[str, Any] = {"terms": [], "tables": [], "table_size": 0, "cat_bits": []}
+    lists: dict[str, Any] = {"terms": [], "tables": [], "table_size": 0, "cat_lut": []}
     for name in ("block_direct", "block_init", "block_value"):
         lists[name] = []
-    for name in ("col_feature", "col_z", "cat_start", "cat_words"):
+    for name in ("col_feature", "col_z", "cat_start", "cat_size", "cat_mask"):
         lists[name] = []
     lists.update(block_term_start=[0], block_col_start=[0], block_table_start=[0])
     lists["tree_block_start"] = [0]
     cat_size = 0
     for tree, blocks in zip(trees, plans, strict=True):
         for categories in tree.categories:
-            words = _cat_words(categories)
+            lut = _cat_lut(categories)
             lists["cat_start"].append(cat_size)
-            lists["cat_words"].append(words.size)
-            lists["cat_bits"].append(words)
-            cat_size += words.size
+            lists["cat_size"].append(lut.size)
+            lists["cat_lut"].append(lut)
+            lists["cat_mask"].append(sum(1 << c for c in categories if c < 64))
+            cat_size += lut.size
         _block_arrays(tree, blocks, lists)
         lists["tree_block_start"].append(lists["tree_block_start"][-1] + len(blocks))
     terms = np.array(lists["terms"], dtype=np.int64).reshape(-1, 4)
@@ -578,8 +567,9 @@ def _assemble(trees: list[_Tree], plans: list[list[Block]]) -> _Model:
         threshold=np.array([v for t in trees for v in t.threshold], np.float64),
         default_left=np.array([v for t in trees for v in t.default_left], np.bool_),
         cat_start=np.array(lists["cat_start"], np.int64),
-        cat_words=np.array(lists["cat_words"], np.int64),
-        cat_bits=np.concatenate([np.zeros(0, np.uint32), *lists["cat_bits"]]),
+        cat_size=np.array(lists["cat_size"], np.int64),
+        cat_mask=np.array(lists["cat_mask"], np.uint64),
+        cat_lut=np.concatenate([np.zeros(0, np.uint8), *lists["cat_lut"]]),
         left=np.array([v for t in trees for v in t.left], np.int64),
         right=np.array([v for t in trees for v in t.right], np.int64),
         tree_leaf_start=np.cumsum([0] + [len(t.leaf_value) for t in trees]),
@@ -633,6 +623,8 @@ class TreeShap:
         return int(self.model.tables.nbytes)
 
     def _matrix(self, x: np.ndarray) -> np.ndarray:
+        if isinstance(x, pd.DataFrame):
+            raise TypeError("pass a matrix: booster_matrix(frame, booster)")
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected a 2-d matrix with {self.n_features} columns, got {x.shape}")
@@ -646,7 +638,7 @@ class TreeShap:
         out = np.empty((x.shape[0], self.n_features + 1))
         _contributions(
             x, out, self.expected_value, m.tree_node_start, m.feature, m.kind, m.threshold,
-            m.default_left, m.cat_start, m.cat_words, m.cat_bits, m.tree_block_start,
+            m.default_left, m.cat_start, m.cat_size, m.cat_lut, m.cat_mask, m.tree_block_start,
             m.block_direct, m.block_init, m.block_term_start, m.block_table_start,
             m.block_col_start, m.block_value, m.col_feature, m.col_z, m.term_node, m.term_bit,
             m.term_dir, m.term_or, m.tables,
@@ -658,7 +650,7 @@ class TreeShap:
         x, m = self._matrix(x), self.model
         return _raw_scores(
             x, m.tree_node_start, m.feature, m.kind, m.threshold, m.default_left, m.cat_start,
-            m.cat_words, m.cat_bits, m.left, m.right, m.tree_leaf_start, m.leaf_value,
+            m.cat_size, m.cat_lut, m.left, m.right, m.tree_leaf_start, m.leaf_value,
         )  # fmt: skip
 
 
@@ -676,11 +668,9 @@ def booster_matrix(frame: pd.DataFrame, booster: lgb.Booster) -> np.ndarray:
     if len(levels) != len(categorical):
         raise ValueError(f"the booster has {len(levels)} categorical columns, the frame has "
                          f"{len(categorical)}")  # fmt: skip
-    codes = {
-        column: frame[column].cat.set_categories(categories).cat.codes.replace(-1, np.nan)
-        for column, categories in zip(categorical, levels, strict=True)
-    }
-    data = frame.assign(**codes) if codes else frame
+    data = frame.copy(deep=False)
+    for column, categories in zip(categorical, levels, strict=True):
+        data[column] = frame[column].cat.set_categories(categories).cat.codes.replace(-1, np.nan)
     target = np.result_type(*[t.type for t in data.dtypes], np.float32)
     try:
         matrix = data.to_numpy(dtype=target)

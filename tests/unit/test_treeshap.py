@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from icpfit.serving import treeshap
 from icpfit.serving.treeshap import TreeShap, booster_matrix
 
 EXACT = 1e-9
@@ -144,6 +145,19 @@ def test_booster_matrix_reads_a_float32_frame_at_float32_precision():
     )
 
 
+def test_booster_matrix_keeps_the_frame_and_takes_any_column_labels():
+    frame, y = categorical_frame(19)
+    frame.columns = [0, 1, 2]
+    booster = train(frame, y)
+    before = frame.copy()
+    matrix = booster_matrix(frame, booster)
+    pd.testing.assert_frame_equal(frame, before)
+    raw = booster.predict(frame, raw_score=True)
+    assert np.abs(TreeShap.from_booster(booster).raw_score(matrix) - raw).max() <= EXACT
+    with pytest.raises(TypeError, match="booster_matrix"):
+        TreeShap.from_booster(booster).contributions(frame)
+
+
 def test_booster_matrix_rejects_a_frame_of_the_wrong_width():
     x, y = numeric_data(8, features=3)
     with pytest.raises(ValueError, match="expected 3 columns, got 2"):
@@ -158,6 +172,19 @@ def test_categorical_values_that_are_not_codes():
     booster = train(x, y, categorical=[0], min_data_per_group=5, cat_smooth=1)
     odd = [np.nan, -0.5, -1.0, 0.7, 3.9, 1e10, -1e10, np.inf, 40.0, 2**31, -(2**31)]
     assert_exact(booster, np.c_[odd, np.zeros(len(odd))])
+
+
+def test_categories_beyond_64_codes():
+    rng = np.random.default_rng(18)
+    codes = rng.integers(0, 150, 6000).astype(float)
+    x = np.c_[codes, rng.normal(size=6000)]
+    y = ((codes % 3 == 0) ^ (rng.random(6000) < 0.1)).astype(int)
+    booster = train(x, y, categorical=[0], min_data_per_group=5, cat_smooth=1, max_cat_threshold=80)
+    lefts = [int(c) for t in node_fields(booster, "threshold") if isinstance(t, str)
+             for c in t.split("||")]  # fmt: skip
+    assert max(lefts) >= 64
+    probe = np.c_[[np.nan, -1, 63.5, 64, 100.2, 149, 150, 1e6], np.zeros(8)]
+    assert_exact(booster, np.vstack([x, probe]))
 
 
 def test_single_leaf_trees_only_add_to_the_expected_value():
@@ -253,16 +280,20 @@ def random_matrix(rng, rows: int, features: int, categorical: list[int], nan_rat
 
 
 @settings(max_examples=25, deadline=None)
-@given(models(), st.integers(1, 12))
-def test_random_models_match_pred_contrib(model, rounds):
+@given(models(), st.integers(1, 12), st.sampled_from([(14, 5e-4), (3, 0.0), (0, 0.0), (14, 0.0)]))
+def test_random_models_match_pred_contrib(model, rounds, planning):
+    """Also with other block plans: all leaves direct, small tables, blocks as big as allowed."""
     seed, rows, features, categorical, params, nan_rate = model
     rng = np.random.default_rng(seed)
     x = random_matrix(rng, rows, features, categorical, nan_rate)
     y = (rng.random(rows) < 0.5).astype(int)
     y[: rows // 2] = (np.nan_to_num(x[: rows // 2, 0]) > 0).astype(int)
     booster = train(x, y, rounds=rounds, categorical=categorical, **params)
-    assert_exact(booster, random_matrix(rng, 300, features, categorical, nan_rate))
-    shap = TreeShap.from_booster(booster)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(treeshap, "MAX_TABLE_BITS", planning[0])
+        patch.setattr(treeshap, "COST_PER_BYTE", planning[1])
+        shap = TreeShap.from_booster(booster)
+    assert_exact(booster, random_matrix(rng, 300, features, categorical, nan_rate), shap)
     assert (
         np.abs(shap.contributions(x).sum(axis=1) - booster.predict(x, raw_score=True)).max() < EXACT
     )
