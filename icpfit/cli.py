@@ -229,14 +229,16 @@ def train(
         f"[/]: {version.decision.reason}"
     )
     if comparison is not None:
-        _print_comparison(comparison, f"the run's artifacts (compare/) in {uri}")
+        _print_comparison(
+            comparison, "Comparison with the champion", f"the run's artifacts (compare/) in {uri}"
+        )
     elif drift is None:
         console.print("No champion yet: nothing to compare with; this run starts the history.")
     console.print(f"Tracking store: {uri} · browse it with: mlflow ui --backend-store-uri {uri}")
 
 
-def _print_comparison(comparison, where: str) -> None:
-    console.rule("Comparison with the champion" if "run" in where else "Comparison")
+def _print_comparison(comparison, title: str, where: str) -> None:
+    console.rule(title)
     for line in comparison.summary_lines():
         console.print(f"  {line}", markup=False, highlight=False)
     migration = Table("A ↓  B →", *map(str, comparison.migration.columns), title="Tier migration")
@@ -345,28 +347,32 @@ def compare(
     except ModelNotFound as exc:
         raise _fail(str(exc)) from None
 
-    def rows(path: Path | None) -> pd.DataFrame | None:
+    stack = b.model.bundle["tech_stack"]
+    id_column = b.model.bundle["accounts_columns"].get("account_id", "account_id")
+
+    def rows(path: Path | None, stacks: pd.Series | None) -> pd.DataFrame | None:
         if path is None:
             return None
         frame = pd.concat(list(read_batches(path)), ignore_index=True)
-        if technologies is None:
+        if stacks is None:
             return frame
-        stack = b.model.bundle["tech_stack"]
-        id_column = b.model.bundle["accounts_columns"].get("account_id", "account_id")
-        return with_tech_stacks(
-            frame, tech_stacks(technologies, stack["separator"]), stack["column"], id_column
-        )
+        return with_tech_stacks(frame, stacks, stack["column"], id_column)
 
     try:
         with console.status("Scoring the accounts with both models…"):
-            comparison = compare_versions(a, b, rows(input_path), rows(input_before), psi_threshold)
+            stacks = tech_stacks(technologies, stack["separator"]) if technologies else None
+            comparison = compare_versions(
+                a, b, rows(input_path, stacks), rows(input_before, stacks), psi_threshold
+            )
     except (OSError, ValueError, KeyError) as exc:
         raise _fail(f"{input_path}: {exc}") from None
     if output is not None:
         for name, table in comparison.tables().items():
             write_table(table, output / name)
         write_text(comparison.html(), output / "compare.html")
-    _print_comparison(comparison, str(output / "compare.html") if output else "use --output DIR")
+    _print_comparison(
+        comparison, "Comparison", str(output / "compare.html") if output else "use --output DIR"
+    )
 
 
 @app.command(

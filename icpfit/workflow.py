@@ -107,7 +107,7 @@ def retrain(
     drift = drift_against(champion, population, prepared.features.specs)
     step("Drawing the report…")
     report = build_report(run, prepared, config, quarter, drift)
-    candidate = candidate_side(run, prepared, config, report, quarter)
+    candidate = candidate_side(run, prepared, config, report, quarter, population)
     comparison = None
     if champion is not None:
         step(f"Comparing with {champion.label} on the current prospects…")

@@ -25,6 +25,7 @@ from icpfit.features.pipeline import LabelledExport, prepare
 from icpfit.features.problems import RawTable
 from icpfit.serving.models import URI, resolve_model
 from icpfit.serving.pyfunc import IcpFitModel
+from icpfit.serving.scoring import specs_from_bundle
 from icpfit.training.bundle import raw_account_rows, scoring_bundle
 from icpfit.training.compare import (
     Comparison,
@@ -58,7 +59,7 @@ class VersionSide:
 
     @property
     def specs(self) -> tuple[FeatureSpec, ...]:
-        return tuple(FeatureSpec(**s) for s in self.model.bundle["specs"])
+        return specs_from_bundle(self.model.bundle)
 
 
 def training_population(run: TrainingRun, prepared: LabelledExport, seed: int) -> pd.DataFrame:
@@ -81,15 +82,21 @@ def holdout_accounts(run: TrainingRun, prepared: LabelledExport, config: IcpConf
 
 
 def candidate_side(
-    run: TrainingRun, prepared: LabelledExport, config: IcpConfig, report: RunReport, quarter: str
+    run: TrainingRun,
+    prepared: LabelledExport,
+    config: IcpConfig,
+    report: RunReport,
+    quarter: str,
+    population: pd.DataFrame,
 ) -> VersionSide:
+    """This run as a comparable version; `population` is its `training_population`."""
     model = IcpFitModel.from_parts(scoring_bundle(run, prepared, config), run.model.booster_)
     return VersionSide(
         label=f"this run ({quarter})",
         model=model,
         importance=report.importance,
         icp_filter=report.icp_filter,
-        population=training_population(run, prepared, config.model.seed),
+        population=population,
         holdout=holdout_accounts(run, prepared, config),
     )
 

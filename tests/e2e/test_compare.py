@@ -8,17 +8,8 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
-from typer.testing import CliRunner
 
-from icpfit.cli import app
-
-runner = CliRunner()
-
-
-def invoke(*args, code: int = 0):
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    return result
+from tests.e2e.cli import invoke, store_in
 
 
 def run_of(client: MlflowClient, version: str):
@@ -28,9 +19,7 @@ def run_of(client: MlflowClient, version: str):
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    with store_in(root):
         invoke("sample-data", "--out", "data", "--accounts", "5000", "--seed", "5")
         first = invoke("train", "--config", "data/icpfit.yaml", "--as-of", "2026-06-30")
         second = invoke(

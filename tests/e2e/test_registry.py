@@ -8,17 +8,9 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
-from typer.testing import CliRunner
 
 from icpfit.cli import app
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result
+from tests.e2e.cli import invoke, runner, store_in
 
 
 def champion_version(client) -> str:
@@ -28,9 +20,7 @@ def champion_version(client) -> str:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("registry")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    with store_in(root):
         invoke("sample-data", "--out", "data", "--accounts", "6000", "--seed", "4")
         first = invoke("train", "--config", "data/icpfit.yaml", "--as-of", "2026-06-30")
         second = invoke(

@@ -6,12 +6,11 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from icpfit.cli import app
 from icpfit.serving.batch import score_file
+from tests.e2e.cli import invoke, runner, store_in
 
-runner = CliRunner()
 OUTPUT = [
     "account_id",
     "fit_probability",
@@ -32,18 +31,10 @@ OUTPUT = [
 ]
 
 
-def invoke(*args, code=0):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == code, result.output
-    return result
-
-
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("score")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    with store_in(root):
         invoke("sample-data", "--out", "data", "--accounts", "5000", "--seed", "12")
         invoke("train", "--config", "data/icpfit.yaml")
         yield root

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from typer.testing import CliRunner
 
 from icpfit.cli import app
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return result
+from tests.e2e.cli import invoke, runner
 
 
 def test_spark_local_mode_equals_the_pandas_engine(tmp_path, monkeypatch):
