@@ -12,9 +12,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from icpfit.config import FeatureDeclarations
-from icpfit.features.parsing import clean_text, is_member, parse_numbers
+from icpfit.config import FeatureDeclarations, TechStack
+from icpfit.features.parsing import clean_text, parse_numbers
 from icpfit.features.technologies import slug
 
 Group = Literal["firmographic", "technographic", "behavioral"]
@@ -103,6 +105,44 @@ def build_feature_frame(
         _technology_columns(technologies, reference, specs, declarations.technographic.categories),
         _signal_columns(signals, reference, specs),
     ]
+    return _assembled(parts, specs, declarations)
+
+
+def scoring_feature_frame(
+    accounts: pd.DataFrame,
+    tech_stack: TechStack,
+    declarations: FeatureDeclarations,
+    specs: tuple[FeatureSpec, ...],
+) -> FeatureFrame:
+    """Features of accounts scored now, with their technologies in the delimited stack column
+    and no signal events (signal counts, if any, come as columns and are the caller's).
+
+    The same frame as `build_feature_frame` on `tech_stack_to_long(accounts)` as of today, built
+    without the long table, because scoring runs on the whole account universe.
+    """
+    index = pd.Index(clean_text(accounts["account_id"]), name="account_id")
+    stacks = (
+        accounts[tech_stack.column]
+        if tech_stack.column in accounts
+        else pd.Series(None, index=accounts.index, dtype="string")
+    )
+    technologies = stack_technology_columns(
+        stacks, tech_stack.separator, specs, declarations.technographic.categories
+    )
+    signals = [s.name for s in specs if s.group == "behavioral" and s.kind == "count"]
+    parts = [
+        _account_columns(accounts, index, specs),
+        None if technologies is None else technologies.set_axis(index),
+        pd.DataFrame(0.0, index=index, columns=signals) if signals else None,
+    ]
+    return _assembled(parts, specs, declarations)
+
+
+def _assembled(
+    parts: list[pd.DataFrame | None],
+    specs: tuple[FeatureSpec, ...],
+    declarations: FeatureDeclarations,
+) -> FeatureFrame:
     frame = pd.concat([p for p in parts if p is not None], axis=1)
     frame = frame.reindex(columns=[s.name for s in specs])
     return FeatureFrame(frame, specs, _data_coverage(frame, specs, declarations))
@@ -115,14 +155,11 @@ def _account_columns(
     for spec in specs:
         if spec.kind == "categorical":
             values = (
-                clean_text(accounts[spec.source])
+                accounts[spec.source]
                 if spec.source in accounts
                 else pd.Series(None, index=accounts.index, dtype="string")
             )
-            known = values.where(values.isin(spec.levels))
-            columns[spec.name] = pd.Categorical(
-                known.to_numpy(dtype=object, na_value=None), categories=list(spec.levels)
-            )
+            columns[spec.name] = category_codes(values, spec.levels)
         elif spec.kind == "numeric":
             values = (
                 accounts[spec.source]
@@ -133,31 +170,83 @@ def _account_columns(
     return pd.DataFrame(columns, index=index)
 
 
+def category_codes(values: pd.Series, levels: tuple[str, ...]) -> pd.Categorical:
+    """Cleaned values as categories of `levels`; anything else is missing. Cleaned once per
+    distinct value, not per row."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    position = pd.Index(list(levels), dtype=object).get_indexer(
+        clean_text(pd.Series(uniques, dtype=values.dtype)).to_numpy(dtype=object, na_value=None)
+    )
+    return pd.Categorical.from_codes(np.append(position, -1)[codes], categories=list(levels))
+
+
 def _technology_columns(
     technologies: pd.DataFrame,
     reference: pd.Series,
     specs: tuple[FeatureSpec, ...],
     categories: dict[str, str],
 ) -> pd.DataFrame | None:
-    flags = [s for s in specs if s.kind == "flag"]
-    if not flags:
+    if not any(s.kind == "flag" for s in specs):
         return None
     known = _known_by_reference(technologies, "first_seen", reference)
-    names = {tech: f"tech_{slug(tech)}" for tech in known["technology"].unique()}
-    known = known.assign(name=known["technology"].map(names))[["account_id", "name"]]
-    known = known.drop_duplicates()
-    stack_known = is_member(reference.index, known["account_id"])
-    columns = [s.name for s in flags]
-    present = _count_matrix(known["account_id"], known["name"], reference.index, columns)
+    codes, names = pd.factorize(known["technology"])
+    rows = reference.index.get_indexer(known["account_id"])
+    return technology_table(
+        rows, codes, np.asarray(names, dtype=object), reference.index, specs, categories
+    )
+
+
+def stack_technology_columns(
+    stacks: pd.Series, separator: str, specs: tuple[FeatureSpec, ...], categories: dict[str, str]
+) -> pd.DataFrame | None:
+    """The technographic columns of accounts scored now, from their delimited stack column.
+
+    The same as `build_feature_frame` on `tech_stack_to_long` with today's date (every stack
+    entry is undated, so all are known), without building the long table: the stacks are split
+    in Arrow and each distinct entry is trimmed once.
+    """
+    if not any(s.kind == "flag" for s in specs):
+        return None
+    lists = pc.split_pattern(pa.array(stacks.astype("string")), separator)
+    entries = pc.dictionary_encode(pc.list_flatten(lists))
+    names = np.array([e.strip() for e in entries.dictionary.to_pylist()], dtype=object)
+    codes = entries.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    rows = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+    named = names[codes] != "" if len(codes) else np.zeros(0, dtype=bool)
+    index = pd.RangeIndex(len(stacks))
+    return technology_table(rows[named], codes[named], names, index, specs, categories)
+
+
+def technology_table(
+    rows: np.ndarray,
+    codes: np.ndarray,
+    names: np.ndarray,
+    index: pd.Index,
+    specs: tuple[FeatureSpec, ...],
+    categories: dict[str, str],
+) -> pd.DataFrame:
+    """Flags, counts and category counts from (row, technology) pairs: technology `names[code]`
+    at position `row` of `index`. Names are matched to features by slug, a technology listed
+    twice counts once, and a row with no pair has an unknown stack (all missing)."""
+    columns = [s.name for s in specs if s.kind == "flag"]
+    slug_codes, slugs = pd.factorize(pd.Index([slug(n) for n in names], dtype=object))
+    width = max(len(slugs), 1)
+    placed = rows >= 0
+    pairs = pd.unique(rows[placed].astype(np.int64) * width + slug_codes[codes[placed]])
+    pair_rows, pair_slugs = np.divmod(pairs, width)
+    tech_count = np.bincount(pair_rows, minlength=len(index)).astype(float)
+    stack_known = tech_count > 0
+    column = pd.Index(columns).get_indexer([f"tech_{s}" for s in slugs])[pair_slugs]
+    present = np.zeros((len(index), len(columns)))
+    present[pair_rows[column >= 0], column[column >= 0]] = 1.0
     present[~stack_known] = np.nan
-    table = pd.DataFrame(np.minimum(present, 1), index=reference.index, columns=columns)
-    tech_count = known.groupby("account_id").size().reindex(reference.index).fillna(0)
-    extra = {"tech_count": tech_count.where(stack_known)}
-    source_of = {s.name: s.source for s in flags}
+    tech_count[~stack_known] = np.nan
+    table = {"tech_count": tech_count}
+    source_of = [s.source for s in specs if s.kind == "flag"]
     for spec in (s for s in specs if s.name.startswith("techcat_")):
-        members = [n for n, tech in source_of.items() if categories.get(tech) == spec.source]
-        extra[spec.name] = table[members].sum(axis=1, min_count=1) if members else 0.0
-    return table.assign(**extra)
+        members = [j for j, tech in enumerate(source_of) if categories.get(tech) == spec.source]
+        table[spec.name] = present[:, members].sum(axis=1) if members else 0.0
+    return pd.DataFrame(present, index=index, columns=columns).assign(**table)
 
 
 def _signal_columns(

@@ -84,9 +84,9 @@ def score_file(
     as_csv = target.suffix.lower() == ".csv"
     rows = errors = 0
     tiers: dict[str, int] = {}
-    seen = np.empty(0, dtype=np.uint64)
-    duplicates = 0
     writer = None
+    ids = tempfile.TemporaryDirectory(prefix=f".{target.name}.ids.", dir=target.parent)
+    repeated = RepeatedIds(Path(ids.name))
     try:
         for batch in read_batches(source, batch_rows):
             out = score_batch(batch).assign(
@@ -94,8 +94,7 @@ def score_file(
             )
             out = out[[c for c in out.columns if c != "error"] + ["error"]]
             writer = _write(out, Path(tmp), writer, as_csv)
-            seen, repeated = _count_repeats(out["account_id"], seen)
-            duplicates += repeated
+            repeated.add(out["account_id"])
             rows += len(out)
             errors += int(out["error"].notna().sum())
             for tier, n in out["fit_tier"].value_counts().items():
@@ -109,8 +108,10 @@ def score_file(
             )
         if isinstance(writer, pq.ParquetWriter):
             writer.close()
+        duplicates = repeated.count()
         os.replace(tmp, target)
     finally:
+        ids.cleanup()
         if os.path.exists(tmp):
             os.remove(tmp)
     return ScoringSummary(rows, errors, duplicates, tiers)
@@ -126,6 +127,7 @@ def _write(out: pd.DataFrame, tmp: Path, writer, as_csv: bool):
         out.astype({c: object for c in out.columns if schema.field(c).type == pa.string()}),
         schema=schema,
         preserve_index=False,
+        nthreads=1,
     )
     writer = writer or pq.ParquetWriter(tmp, schema)
     writer.write_table(table)
@@ -154,12 +156,45 @@ def with_tech_stacks(
     return batch.assign(**{column: batch[id_column].map(stacks)})
 
 
-def _count_repeats(ids: pd.Series, seen: np.ndarray) -> tuple[np.ndarray, int]:
-    """Ids of this batch already seen (in it or before), tracked as sorted 64-bit hashes so the
-    memory per account is 8 bytes, not a Python string."""
-    hashes = pd.util.hash_pandas_object(ids.dropna().astype(str), index=False).to_numpy()
-    unique = np.unique(hashes)
-    within = len(hashes) - len(unique)
-    position = np.searchsorted(seen, unique)
-    before = int((seen[np.minimum(position, len(seen) - 1)] == unique).sum()) if len(seen) else 0
-    return np.union1d(seen, unique), within + before
+class RepeatedIds:
+    """Counts rows whose account_id came earlier in the file, in memory that does not grow
+    with it: ids are hashed to 64 bits, buffered up to a million, then appended to one of 256
+    files by their top byte; at the end each file is sorted on its own (10M rows sort 256 arrays
+    of ~40k hashes)."""
+
+    BUCKETS = 256
+
+    def __init__(self, directory: Path, buffer_rows: int = 1_000_000) -> None:
+        self._directory = directory
+        self._buffer_rows = buffer_rows
+        self._buffer: list[np.ndarray] = []
+        self._buffered = 0
+        self._written: set[int] = set()
+
+    def add(self, ids: pd.Series) -> None:
+        hashes = pd.util.hash_pandas_object(ids.dropna().astype(str), index=False).to_numpy()
+        self._buffer.append(hashes)
+        self._buffered += len(hashes)
+        if self._buffered >= self._buffer_rows:
+            self._flush()
+
+    def count(self) -> int:
+        self._flush()
+        repeated = 0
+        for b in sorted(self._written):
+            hashes = np.fromfile(self._directory / f"{b:03d}", dtype=np.uint64)
+            hashes.sort()
+            repeated += int((hashes[1:] == hashes[:-1]).sum())
+        return repeated
+
+    def _flush(self) -> None:
+        hashes = np.concatenate([np.empty(0, dtype=np.uint64), *self._buffer])
+        self._buffer, self._buffered = [], 0
+        bucket = (hashes >> np.uint64(56)).astype(np.intp)
+        order = np.argsort(bucket, kind="stable")
+        ends = np.cumsum(np.bincount(bucket, minlength=self.BUCKETS))
+        for b, part in enumerate(np.split(hashes[order], ends[:-1])):
+            if len(part):
+                with (self._directory / f"{b:03d}").open("ab") as handle:
+                    part.tofile(handle)
+                self._written.add(b)

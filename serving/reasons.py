@@ -7,9 +7,11 @@ a reason for a good fit; it can be a risk ("Funding stage unknown").
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
-from numba import njit
+from numba import njit, prange
 
 from icpfit.features.frame import TECH_STACK_ATTRIBUTE, FeatureSpec
 
@@ -53,15 +55,31 @@ def attribute_text(
         if profile and str(value) in profile.get("rare", ()):
             return f"{text} — rarely a good fit"
         return text if value in spec.levels else f"{text} (not seen in training: unknown)"
+    show, notes = _number_wording(spec, profile, against)
+    place = int(_places(np.array([float(value)]), profile)[0])
+    return f"{label} {show(float(value))}{notes[place]}"
+
+
+def _number_wording(
+    spec: FeatureSpec, profile: dict | None, against: bool
+) -> tuple[Callable[[float], str], tuple[str, str, str]]:
+    """How this attribute's numbers are shown, and the note after a number that is in, below
+    or above the best customers' range."""
     show = (lambda v: f"{v:.0f}") if "year" in spec.name else _number
-    text = f"{label} {show(float(value))}"
     if not profile:
-        return text
+        return show, ("", "", "")
+    span = f"the range of best customers ({show(profile['low'])}–{show(profile['high'])})"
+    notes = tuple(f" — {place} {span}" for place in ("in", "below", "above"))
+    return show, ("" if against else notes[0], notes[1], notes[2])
+
+
+def _places(values: np.ndarray, profile: dict | None) -> np.ndarray:
+    """0 in the best customers' range, 1 below it, 2 above it (0 without a profile)."""
+    if not profile:
+        return np.zeros(len(values), dtype=np.int64)
     low, high = profile["low"], profile["high"]
-    place = "in" if low <= value <= high else ("below" if value < low else "above")
-    if against and place == "in":
-        return text
-    return f"{text} — {place} the range of best customers ({show(low)}–{show(high)})"
+    inside = (low <= values) & (values <= high)
+    return np.where(inside, 0, np.where(values < low, 1, 2))
 
 
 def reason_columns(
@@ -77,7 +95,7 @@ def reason_columns(
     once per distinct value among the rows it is a reason or risk for, not once per row.
     """
     missing = frame.isna().to_numpy()
-    picks = _top_picks(np.ascontiguousarray(contributions, dtype=np.float64), missing, count)
+    picks = _top_picks(np.asarray(contributions, dtype=np.float64), missing, count)
     texts = np.full((len(frame), 2 * count), None, dtype=object)
     for side, prefix in enumerate(("reason", "risk")):
         chosen = picks[:, side * count : (side + 1) * count]
@@ -96,41 +114,92 @@ def reason_columns(
     return pd.DataFrame(texts, index=frame.index, columns=names, dtype=object)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _top_picks(contributions: np.ndarray, missing: np.ndarray, count: int) -> np.ndarray:
     """Per row, the columns of the `count` largest positive contributions of known values, then
     of the `count` most negative ones, strongest first (-1 when there are fewer); ties go to
     the lower column, as a stable sort would."""
     n, f = contributions.shape
     picks = np.full((n, 2 * count), -1, np.int64)
-    for i in range(n):
-        for side in range(2):
-            for k in range(count):
-                best, best_value = -1, 0.0
-                for j in range(f):
-                    value = contributions[i, j] if side == 0 else -contributions[i, j]
-                    if value <= 0.0 or (side == 0 and missing[i, j]):
-                        continue
-                    taken = False
-                    for q in range(k):
-                        if picks[i, side * count + q] == j:
-                            taken = True
-                    if not taken and (best < 0 or value > best_value):
-                        best, best_value = j, value
-                picks[i, side * count + k] = best
+    for i in prange(n):
+        row, out = contributions[i], picks[i]
+        for j in range(f):
+            value = row[j]
+            if value > 0.0 and not missing[i, j]:
+                weakest = out[count - 1]
+                if weakest < 0 or value > row[weakest]:
+                    _insert(out, row, 0, count, j, 1.0)
+            elif value < 0.0:
+                weakest = out[2 * count - 1]
+                if weakest < 0 or value < row[weakest]:
+                    _insert(out, row, count, count, j, -1.0)
     return picks
 
 
+@njit(cache=True)
+def _insert(
+    picks: np.ndarray, row: np.ndarray, offset: int, count: int, j: int, sign: float
+) -> None:
+    """Put column j among the row's picks offset..offset+count, kept strongest first; an equal
+    value stays behind the earlier (lower) column."""
+    value = sign * row[j]
+    for p in range(count):
+        q = picks[offset + p]
+        if q < 0 or value > sign * row[q]:
+            for r in range(count - 1, p, -1):
+                picks[offset + r] = picks[offset + r - 1]
+            picks[offset + p] = j
+            return
+
+
 def _texts(spec: FeatureSpec, values: pd.Series, profile: dict | None, prefix: str) -> np.ndarray:
+    against = prefix == "risk"
+    if spec.kind == "numeric":
+        return _numeric_texts(spec, values.to_numpy(dtype=float), profile, against)
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
     words = np.array(
-        [
-            attribute_text(spec, plain_value(v), profile, against=prefix == "risk")
-            for v in [*uniques, None]
-        ],
+        [attribute_text(spec, plain_value(v), profile, against) for v in [*uniques, None]],
         dtype=object,
     )
     return words[codes]
+
+
+def _numeric_texts(
+    spec: FeatureSpec, values: np.ndarray, profile: dict | None, against: bool
+) -> np.ndarray:
+    """Numbers mostly differ from row to row but their texts do not ('Employees 12k — above
+    ...'): rows are grouped by what the text shows (the rounded number and where it falls
+    against the profile) and each group's text is written once, from one of its values."""
+    known = ~np.isnan(values)
+    shown, shape = _shown_number(values[known], "year" in spec.name)
+    place = _places(values[known], profile)
+    key = shown + 1j * (shape + 8 * place + 32 * np.signbit(shown))
+    group, keys = pd.factorize(key)
+    first = np.empty(len(keys), dtype=np.intp)
+    first[group[::-1]] = np.arange(len(group))[::-1]
+    label, (show, notes) = _label(spec), _number_wording(spec, profile, against)
+    words = np.array(
+        [
+            f"{label} {show(v)}{notes[p]}"
+            for v, p in zip(values[known][first].tolist(), place[first].tolist(), strict=True)
+        ],
+        dtype=object,
+    )
+    texts = np.full(len(values), attribute_text(spec, None, profile, against), dtype=object)
+    texts[known] = words[group]
+    return texts
+
+
+def _shown_number(values: np.ndarray, year: bool) -> tuple[np.ndarray, np.ndarray]:
+    """What `_number` (or a year's '.0f') shows: the number it rounds to, and which format."""
+    if year:
+        return np.round(values), np.zeros(len(values))
+    size = np.select(
+        [np.abs(values) >= 1e10, np.abs(values) >= 1e7, np.abs(values) >= 1e4], [1e9, 1e6, 1e3], 1.0
+    )
+    whole = (size > 1) | (np.abs(values) >= 100) | (values == np.floor(values))
+    branch = np.select([size == 1e9, size == 1e6, size == 1e3, whole], [1, 2, 3, 0], 4)
+    return np.where(whole, np.round(values / size), values), branch
 
 
 def plain_value(value: object) -> object:

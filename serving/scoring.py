@@ -17,9 +17,8 @@ import pandas as pd
 
 from icpfit.config import Disqualifier, FeatureDeclarations, TechStack
 from icpfit.features.disqualify import disqualified_reason
-from icpfit.features.frame import FeatureSpec, build_feature_frame
+from icpfit.features.frame import FeatureSpec, scoring_feature_frame
 from icpfit.features.parsing import clean_text, parse_numbers, unparsed
-from icpfit.features.technologies import tech_stack_to_long
 from icpfit.serving.reasons import reason_columns
 from icpfit.serving.scale import assign_tiers, fit_scores
 from icpfit.serving.treeshap import TreeShap, booster_matrix
@@ -106,10 +105,7 @@ def _nullable_text(values: pd.Series) -> pd.Series:
 def account_features(keyed: pd.DataFrame, bundle: dict[str, Any], specs: tuple[FeatureSpec, ...]):
     declarations = FeatureDeclarations.model_validate(bundle["declarations"])
     stack = TechStack.model_validate(bundle["tech_stack"])
-    technologies = tech_stack_to_long(keyed, stack)
-    no_signals = pd.DataFrame(columns=["account_id", "date", "signal_type"])
-    today = pd.Series(pd.Timestamp.now().normalize(), index=keyed["account_id"])
-    features = build_feature_frame(keyed, technologies, no_signals, declarations, today, specs)
+    features = scoring_feature_frame(keyed, stack, declarations, specs)
     return _with_given_signal_counts(features, keyed, specs)
 
 

@@ -39,7 +39,11 @@ def score_with_spark(
     master: str = "local[*]",
     reasons: int = 3,
 ) -> int:
-    """Score a Parquet file into a Parquet directory; returns the number of rows written."""
+    """Score a Parquet file into a Parquet directory; returns the number of rows written.
+
+    Spark runs a Python worker per core, so each worker's compiled TreeSHAP loops get one
+    thread (NUMBA_NUM_THREADS, unless set) instead of every core each.
+    """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers need this environment
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # stay on loopback
@@ -51,6 +55,7 @@ def score_with_spark(
         .appName("icpfit-score")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.executorEnv.NUMBA_NUM_THREADS", os.environ.get("NUMBA_NUM_THREADS", "1"))
         .getOrCreate()
     )
     try:

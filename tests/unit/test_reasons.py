@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from icpfit.features.frame import FeatureSpec
-from icpfit.serving.reasons import _top_picks, reason_columns
+from icpfit.serving.reasons import _numeric_texts, _top_picks, attribute_text, reason_columns
 
 
 def reference_picks(contributions: np.ndarray, missing: np.ndarray, count: int) -> np.ndarray:
@@ -71,3 +71,27 @@ def test_texts_name_the_accounts_own_values_and_never_a_missing_one_as_a_reason(
     assert words.loc[1, "risk_2"] == "Does not use Snowflake"
     assert words.loc[2, "reason_1"] == "Uses Snowflake" and words.loc[2, "reason_2"] is None
     assert words.loc[2, "risk_1"] == "Industry: Retail"
+
+
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, -0.4, 0.5, 2.5, 99.5, 9999.5, 1e4, 15_499.0, 15_500.0, 1e7, 1e10]),
+    st.integers(-(10**12), 10**12).map(float),
+    st.floats(-200, 200).map(lambda v: round(v, 1)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(NUMBERS, min_size=1, max_size=40),
+    name=st.sampled_from(["employees", "founded_year"]),
+    profile=st.one_of(st.none(), st.tuples(NUMBERS, NUMBERS).map(sorted)),
+    against=st.booleans(),
+)
+def test_numeric_texts_written_once_per_group_are_each_rows_own_text(
+    values, name, profile, against
+):
+    spec = FeatureSpec(name, "firmographic", "numeric", name)
+    profile = profile and {"low": profile[0], "high": profile[1]}
+    texts = _numeric_texts(spec, np.array(values), profile, against)
+    assert texts.tolist() == [attribute_text(spec, v, profile, against) for v in values]
