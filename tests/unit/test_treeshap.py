@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icpfit.serving import treeshap
-from icpfit.serving.treeshap import TreeShap, booster_matrix
+from icpfit.serving.treeshap import TreeShap, booster_matrix, planning
 
 EXACT = 1e-9
 QUIET = {"verbose": -1, "num_threads": 1, "seed": 1, "deterministic": True}
@@ -281,7 +280,7 @@ def random_matrix(rng, rows: int, features: int, categorical: list[int], nan_rat
 
 @settings(max_examples=25, deadline=None)
 @given(models(), st.integers(1, 12), st.sampled_from([(14, 5e-4), (3, 0.0), (0, 0.0), (14, 0.0)]))
-def test_random_models_match_pred_contrib(model, rounds, planning):
+def test_random_models_match_pred_contrib(model, rounds, budget):
     """Also with other block plans: all leaves direct, small tables, blocks as big as allowed."""
     seed, rows, features, categorical, params, nan_rate = model
     rng = np.random.default_rng(seed)
@@ -290,8 +289,8 @@ def test_random_models_match_pred_contrib(model, rounds, planning):
     y[: rows // 2] = (np.nan_to_num(x[: rows // 2, 0]) > 0).astype(int)
     booster = train(x, y, rounds=rounds, categorical=categorical, **params)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(treeshap, "MAX_TABLE_BITS", planning[0])
-        patch.setattr(treeshap, "COST_PER_BYTE", planning[1])
+        patch.setattr(planning, "MAX_TABLE_BITS", budget[0])
+        patch.setattr(planning, "COST_PER_BYTE", budget[1])
         shap = TreeShap.from_booster(booster)
     assert_exact(booster, random_matrix(rng, 300, features, categorical, nan_rate), shap)
     assert (
