@@ -12,11 +12,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from icpfit.config import FeatureDeclarations, TechStack
-from icpfit.features.parsing import clean_text, parse_numbers
+from icpfit.features.parsing import arrow_text, clean_text, parse_numbers
 from icpfit.features.technologies import slug
 
 Group = Literal["firmographic", "technographic", "behavioral"]
@@ -207,7 +206,7 @@ def stack_technology_columns(
     """
     if not any(s.kind == "flag" for s in specs):
         return None
-    lists = pc.split_pattern(pa.array(stacks.astype("string")), separator)
+    lists = pc.split_pattern(arrow_text(stacks), separator)
     entries = pc.dictionary_encode(pc.list_flatten(lists))
     names = np.array([e.strip() for e in entries.dictionary.to_pylist()], dtype=object)
     codes = entries.indices.to_numpy(zero_copy_only=False).astype(np.intp)

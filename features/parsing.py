@@ -34,7 +34,7 @@ def parse_numbers(values: pd.Series) -> pd.Series:
         return values.astype(float)
     text = values.astype("string").str.strip().replace("", pd.NA)
     try:
-        parsed = pc.cast(pa.array(text), pa.float64()).to_numpy(zero_copy_only=False)
+        parsed = pc.cast(arrow_text(text), pa.float64()).to_numpy(zero_copy_only=False)
         return pd.Series(parsed, index=values.index, name=values.name)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return pd.to_numeric(text, errors="coerce").astype(float)
@@ -65,3 +65,9 @@ def month_end(dates: pd.Series) -> pd.Series:
 def is_member(values: pd.Series | pd.Index, universe: pd.Series | pd.Index) -> np.ndarray:
     """`values.isin(universe)` by hashing; Arrow string `isin` is slow for large universes."""
     return pd.Index(universe).unique().get_indexer(values) >= 0
+
+
+def arrow_text(values: pd.Series) -> pa.Array:
+    """The column as one Arrow string array (pandas may hold it in several chunks)."""
+    array = pa.array(values.astype("string"))
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array

@@ -31,6 +31,12 @@ TRAINING_TECHNOLOGIES = ["HubSpot", "Snowflake", "dbt", "Microsoft Dynamics 365"
 STACK = TechStack(column="stack", separator=";")
 
 
+def chunked(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same rows with each column in two Arrow chunks, as a large Parquet batch comes."""
+    half = len(frame) // 2
+    return pd.concat([frame.iloc[:half], frame.iloc[half:]], ignore_index=True)
+
+
 def specs():
     accounts = pd.DataFrame({"account_id": ["T1", "T2"], "industry": ["Retail", "Software"]})
     technologies = pd.DataFrame(
@@ -56,14 +62,16 @@ INDUSTRIES = st.one_of(
 @given(rows=st.lists(st.tuples(STACKS, INDUSTRIES, st.sampled_from(["10", "x", None, " 7 "])),
                      min_size=1, max_size=12))  # fmt: skip
 def test_scoring_frame_is_the_training_frame_of_the_same_rows(rows):
-    accounts = pd.DataFrame(
-        {
-            "account_id": [f"row{i}" for i in range(len(rows))],
-            "stack": [r[0] for r in rows],
-            "industry": [r[1] for r in rows],
-            "employees": [r[2] for r in rows],
-        }
-    ).astype("string")
+    accounts = chunked(
+        pd.DataFrame(
+            {
+                "account_id": [f"row{i}" for i in range(len(rows))],
+                "stack": [r[0] for r in rows],
+                "industry": [r[1] for r in rows],
+                "employees": [r[2] for r in rows],
+            }
+        ).astype("string")
+    )
     learned = specs()
     today = pd.Series(pd.Timestamp("2026-11-24"), index=accounts["account_id"])
     expected = build_feature_frame(
@@ -120,7 +128,7 @@ NUMBER_TEXT = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(cells=st.lists(NUMBER_TEXT, max_size=10))
 def test_numbers_parse_as_pandas_reads_them(cells):
-    text = pd.Series(cells, dtype="string")
+    text = chunked(pd.DataFrame({"cells": pd.Series(cells, dtype="string")}))["cells"]
     expected = pd.to_numeric(text.str.strip().replace("", pd.NA), errors="coerce").astype(float)
     parsed = parse_numbers(text)
     assert parsed.index.equals(text.index)
