@@ -120,11 +120,7 @@ def scoring_feature_frame(
     without the long table, because scoring runs on the whole account universe.
     """
     index = pd.Index(clean_text(accounts["account_id"]), name="account_id")
-    stacks = (
-        accounts[tech_stack.column]
-        if tech_stack.column in accounts
-        else pd.Series(None, index=accounts.index, dtype="string")
-    )
+    stacks = _column(accounts, tech_stack.column, "string")
     technologies = stack_technology_columns(
         stacks, tech_stack.separator, specs, declarations.technographic.categories
     )
@@ -153,20 +149,19 @@ def _account_columns(
     columns = {}
     for spec in specs:
         if spec.kind == "categorical":
-            values = (
-                accounts[spec.source]
-                if spec.source in accounts
-                else pd.Series(None, index=accounts.index, dtype="string")
-            )
+            values = _column(accounts, spec.source, "string")
             columns[spec.name] = category_codes(values, spec.levels)
         elif spec.kind == "numeric":
-            values = (
-                accounts[spec.source]
-                if spec.source in accounts
-                else pd.Series(float("nan"), index=accounts.index)
-            )
+            values = _column(accounts, spec.source, "float64")
             columns[spec.name] = parse_numbers(values).to_numpy()
     return pd.DataFrame(columns, index=index)
+
+
+def _column(accounts: pd.DataFrame, name: str, missing_dtype: str) -> pd.Series:
+    """The column, or an all-missing one when the export does not have it."""
+    if name in accounts:
+        return accounts[name]
+    return pd.Series(None, index=accounts.index, dtype=missing_dtype)
 
 
 def category_codes(values: pd.Series, levels: tuple[str, ...]) -> pd.Categorical:

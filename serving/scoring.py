@@ -18,7 +18,7 @@ import pandas as pd
 from icpfit.config import Disqualifier, FeatureDeclarations, TechStack
 from icpfit.features.disqualify import disqualified_reason
 from icpfit.features.frame import FeatureSpec, scoring_feature_frame
-from icpfit.features.parsing import clean_text, parse_numbers, unparsed
+from icpfit.features.parsing import clean_text, unparsed
 from icpfit.serving.reasons import reason_columns
 from icpfit.serving.scale import assign_tiers, fit_scores
 from icpfit.serving.treeshap import TreeShap, booster_matrix
@@ -85,7 +85,7 @@ def score_accounts(
             out["contributions"] = [
                 json.dumps(dict(zip(names, np.round(r, 6).tolist(), strict=True))) for r in contrib
             ]
-    errors = _row_errors(accounts, specs)
+    errors = _row_errors(accounts, specs, features.frame)
     out["error"] = errors.to_numpy()
     failed = errors.notna().to_numpy()
     keep = ["account_id", "error"]
@@ -130,8 +130,11 @@ def _scores(
     )
 
 
-def _row_errors(accounts: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.Series:
-    """Why a row cannot be scored, or missing: no account id, or a number that is not one."""
+def _row_errors(
+    accounts: pd.DataFrame, specs: tuple[FeatureSpec, ...], frame: pd.DataFrame
+) -> pd.Series:
+    """Why a row cannot be scored, or missing: no account id, or a number that is not one
+    (a cell with a value whose feature in `frame`, parsed from it, is missing)."""
     errors = pd.Series(None, index=accounts.index, dtype=object)
     if "account_id" not in accounts:
         return errors.fillna("no account_id column")
@@ -140,7 +143,8 @@ def _row_errors(accounts: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.Se
         if spec.kind != "numeric" or spec.source not in accounts:
             continue
         raw = accounts[spec.source]
-        bad = unparsed(raw, parse_numbers(raw)) & errors.isna()
+        parsed = pd.Series(frame[spec.name].to_numpy(), index=accounts.index)
+        bad = unparsed(raw, parsed) & errors.isna()
         errors[bad] = [f"{spec.source}: {v!r} is not a number" for v in raw[bad].astype(str)]
     return errors
 
