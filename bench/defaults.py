@@ -21,7 +21,7 @@ from icpfit.features.pipeline import prepare
 from icpfit.features.sample import generate_sample
 from icpfit.io import read_export
 from icpfit.training.fit import train_icp_model
-from icpfit.workflow import write_sample
+from icpfit.usecases.data import write_sample
 
 RESULTS = Path(__file__).parent / "results"
 VARIANTS = {

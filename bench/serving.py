@@ -27,16 +27,13 @@ import mlflow
 import pandas as pd
 
 from icpfit.config import load_config
-from icpfit.features.pipeline import prepare
 from icpfit.features.sample import generate_sample
-from icpfit.io import read_export, write_table, write_yaml
+from icpfit.io import write_table, write_yaml
 from icpfit.serving.batch import BATCH_ROWS
 from icpfit.serving.reasons import reason_columns
 from icpfit.serving.scoring import account_features, specs_from_bundle
 from icpfit.serving.treeshap import booster_matrix
-from icpfit.training.fit import train_icp_model
-from icpfit.training.registry import log_and_register
-from icpfit.training.report import build_report
+from icpfit.usecases.quarterly import retrain
 
 RESULTS = Path(__file__).parent / "results"
 ICPFIT = Path(sys.executable).parent / "icpfit"
@@ -50,10 +47,7 @@ def train_demo_model(workdir: Path, params: dict) -> None:
     config = load_config(workdir / "data" / "icpfit.yaml")
     model = config.model.model_copy(update={"params": {**config.model.params, **params}})
     config = config.model_copy(update={"model": model})
-    raw, _ = read_export(config)
-    prepared, _ = prepare(raw, config, config.as_of)
-    run = train_icp_model(prepared, config)
-    log_and_register(run, prepared, config, "bench", build_report(run, prepared, config, "bench"))
+    retrain(config, config.as_of, "bench")
 
 
 def scoring_input(accounts: int, workdir: Path) -> Path:

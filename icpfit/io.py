@@ -16,6 +16,15 @@ from icpfit.config import REQUIRED_TABLES, TABLES, IcpConfig
 from icpfit.features.problems import Problem, RawTable
 
 
+class ExportError(ValueError):
+    """The export has errors; the message has one line per error (file, column, rows, fix)."""
+
+
+class InputError(ValueError):
+    """A file or value given on the command line cannot be used; the message says which and
+    what to do."""
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """CSV cells are read as text so that type problems are ours to report, row by row."""
     if path.suffix.lower() == ".csv":

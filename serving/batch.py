@@ -1,17 +1,16 @@
 """Streaming batch scoring: pyarrow batches in, one scored row per input row out, written once.
 
 Cells are read as text and typed by the scorer, so a bad value becomes that row's `error` instead
-of failing the batch. The output goes to a temporary file renamed into place at the end.
+of failing the batch. The output goes to a temporary file renamed into place at the end
+(`icpfit.io.atomic_path`, the one atomic writer).
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from icpfit.io import atomic_path
+from icpfit.serving.schema import arrow_schema
 
 BATCH_ROWS = 50_000
 
@@ -59,44 +61,28 @@ def read_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFr
         yield batch.to_pandas()
 
 
-def output_schema(columns: list[str]) -> pa.Schema:
-    def kind(name: str) -> pa.DataType:
-        if name in ("fit_probability", "data_coverage"):
-            return pa.float64()
-        if name == "fit_score":
-            return pa.int64()
-        return pa.string()
-
-    return pa.schema([(c, kind(c)) for c in columns])
-
-
 def score_file(
     source: Path,
     target: Path,
     score_batch: Callable[[pd.DataFrame], pd.DataFrame],
-    model_name: str,
-    model_version: str,
     on_rows: Callable[[int], None] = lambda n: None,
     batch_rows: int = BATCH_ROWS,
 ) -> ScoringSummary:
-    """Score `source` batch by batch into `target`; nothing is left at `target` on failure."""
-    scored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    """Score `source` batch by batch into `target`; nothing is left at `target` on failure.
+
+    `score_batch` returns the scored table of `serving.schema`, provenance stamped."""
     as_csv = target.suffix.lower() == ".csv"
     rows = errors = 0
     tiers: dict[str, int] = {}
     writer = None
-    ids = tempfile.TemporaryDirectory(prefix=f".{target.name}.ids.", dir=target.parent)
-    repeated = RepeatedIds(Path(ids.name))
-    try:
+    with (
+        atomic_path(target) as tmp,
+        tempfile.TemporaryDirectory(prefix=f".{target.name}.ids.", dir=target.parent) as ids,
+    ):
+        repeated = RepeatedIds(Path(ids))
         for batch in read_batches(source, batch_rows):
-            out = score_batch(batch).assign(
-                model_name=model_name, model_version=model_version, scored_at=scored_at
-            )
-            out = out[[c for c in out.columns if c != "error"] + ["error"]]
-            writer = _write(out, Path(tmp), writer, as_csv)
+            out = score_batch(batch)
+            writer = _write(out, tmp, writer, as_csv)
             repeated.add(out["account_id"])
             rows += len(out)
             errors += int(out["error"].notna().sum())
@@ -105,18 +91,10 @@ def score_file(
             on_rows(len(out))
         if writer is None:
             empty = pd.DataFrame({c: pd.Series(dtype=object) for c in input_columns(source)})
-            out = score_batch(empty).assign(model_name=None, model_version=None, scored_at=None)
-            writer = _write(
-                out[[c for c in out.columns if c != "error"] + ["error"]], Path(tmp), None, as_csv
-            )
+            writer = _write(score_batch(empty), tmp, None, as_csv)
         if isinstance(writer, pq.ParquetWriter):
             writer.close()
         duplicates = repeated.count()
-        os.replace(tmp, target)
-    finally:
-        ids.cleanup()
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return ScoringSummary(rows, errors, duplicates, tiers)
 
 
@@ -125,7 +103,7 @@ def _write(out: pd.DataFrame, tmp: Path, writer, as_csv: bool):
     if as_csv:
         out.to_csv(tmp, mode="a", header=writer is None, index=False)
         return "csv"
-    schema = output_schema(list(out.columns))
+    schema = arrow_schema(list(out.columns))
     table = pa.Table.from_pandas(
         out.astype({c: object for c in out.columns if schema.field(c).type == pa.string()}),
         schema=schema,

@@ -8,10 +8,11 @@ import lightgbm as lgb
 import mlflow.pyfunc
 import pandas as pd
 
+from icpfit.serving.schema import Provenance
 from icpfit.serving.scoring import score_accounts
 from icpfit.serving.treeshap import TreeShap
 
-DEFAULT_PARAMS = {"reasons": 3, "contributions": False}
+DEFAULT_PARAMS = {"reasons": 3, "contributions": False, **Provenance().params()}
 
 
 class IcpFitModel(mlflow.pyfunc.PythonModel):
@@ -39,7 +40,8 @@ class IcpFitModel(mlflow.pyfunc.PythonModel):
         self.booster = lgb.Booster(model_file=context.artifacts["booster"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        """`params`: reasons (how many for and against, default 3), contributions (JSON)."""
+        """`params`: reasons (how many for and against, default 3), contributions (JSON), and
+        the provenance stamped on every row (model_name, model_version, scored_at)."""
         params = {**DEFAULT_PARAMS, **(params or {})}
         return score_accounts(
             pd.DataFrame(model_input),
@@ -48,4 +50,5 @@ class IcpFitModel(mlflow.pyfunc.PythonModel):
             reasons=int(params["reasons"]),
             contributions=bool(params["contributions"]),
             explainer=self.explainer,
+            provenance=Provenance.from_params(params),
         )

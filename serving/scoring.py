@@ -21,16 +21,8 @@ from icpfit.features.frame import FeatureSpec, scoring_feature_frame
 from icpfit.features.parsing import clean_text, unparsed
 from icpfit.serving.reasons import reason_columns
 from icpfit.serving.scale import assign_tiers, fit_scores
+from icpfit.serving.schema import SCORES, Provenance, empty_scored, stamp
 from icpfit.serving.treeshap import TreeShap, booster_matrix
-
-SCORE_COLUMNS = [
-    "account_id",
-    "fit_probability",
-    "fit_score",
-    "fit_tier",
-    "disqualified_reason",
-    "data_coverage",
-]
 
 
 def specs_from_bundle(bundle: dict[str, Any]) -> tuple[FeatureSpec, ...]:
@@ -44,6 +36,7 @@ def score_accounts(
     reasons: int = 3,
     contributions: bool = False,
     explainer: TreeShap | None = None,
+    provenance: Provenance = Provenance(),
 ) -> pd.DataFrame:
     """One output row per input row, in input order; duplicate or missing ids are kept.
 
@@ -52,10 +45,11 @@ def score_accounts(
     reasons always add up to its score.
 
     A row that cannot be scored (no account id, a number that is not a number) keeps its
-    account_id, gets `error`, and has the other columns empty.
+    account_id, gets `error`, and has the other columns empty. `provenance` names the model
+    version on every row (`serving.schema` has the layout).
     """
     if rows.empty:
-        return _empty_output(reasons, contributions)
+        return empty_scored(reasons, contributions)
     renames = {export: canonical for canonical, export in bundle["accounts_columns"].items()}
     accounts = rows.rename(columns=renames).reset_index(drop=True)
     account_ids = (
@@ -90,10 +84,9 @@ def score_accounts(
     failed = errors.notna().to_numpy()
     keep = ["account_id", "error"]
     out.loc[failed, [c for c in out.columns if c not in keep]] = None
-    first = ["account_id", *SCORE_COLUMNS[1:]]
-    out = out[first + [c for c in out.columns if c not in first]]
+    out = out[[*SCORES, *(c for c in out.columns if c not in SCORES)]]
     text = [c for c in out.columns if c not in ("fit_probability", "fit_score", "data_coverage")]
-    return out.assign(**{c: _nullable_text(out[c]) for c in text})
+    return stamp(out.assign(**{c: _nullable_text(out[c]) for c in text}), provenance)
 
 
 def _nullable_text(values: pd.Series) -> pd.Series:
@@ -156,14 +149,3 @@ def _with_given_signal_counts(features, accounts: pd.DataFrame, specs: tuple[Fea
         return features
     counts = accounts.set_index("account_id")[given].apply(pd.to_numeric, errors="coerce")
     return replace(features, frame=features.frame.assign(**{c: counts[c] for c in given}))
-
-
-def _empty_output(reasons: int, contributions: bool) -> pd.DataFrame:
-    words = [f"{p}_{k + 1}" for p in ("reason", "risk") for k in range(reasons)]
-    columns = [*SCORE_COLUMNS, *words, *(["contributions"] if contributions else []), "error"]
-    return pd.DataFrame(
-        {
-            c: pd.Series(dtype=float if c in ("fit_probability", "data_coverage") else object)
-            for c in columns
-        }
-    )

@@ -8,34 +8,18 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import mlflow.pyfunc
 
-TEXT = "string"
-
-
-def result_ddl(reasons: int) -> str:
-    columns = [
-        ("account_id", TEXT),
-        ("fit_probability", "double"),
-        ("fit_score", "bigint"),
-        ("fit_tier", TEXT),
-        ("disqualified_reason", TEXT),
-        ("data_coverage", "double"),
-    ]
-    columns += [(f"{p}_{k + 1}", TEXT) for p in ("reason", "risk") for k in range(reasons)]
-    columns += [("error", TEXT)]
-    return ", ".join(f"{name} {kind}" for name, kind in columns)
+from icpfit.serving.schema import Provenance, scored_columns, spark_ddl
 
 
 def score_with_spark(
     model_uri: str,
     source: Path,
     target: Path,
-    model_name: str,
-    model_version: str,
+    provenance: Provenance,
     master: str = "local[*]",
     reasons: int = 3,
 ) -> int:
@@ -63,21 +47,14 @@ def score_with_spark(
         udf = mlflow.pyfunc.spark_udf(
             spark,
             model_uri,
-            result_type=result_ddl(reasons),
+            result_type=spark_ddl(scored_columns(reasons)),
             env_manager="local",
-            params={"reasons": reasons},
+            params={"reasons": reasons, **provenance.params()},
         )
         scored = accounts.select(udf(F.struct(*accounts.columns)).alias("scored")).select(
             "scored.*"
         )
-        stamped = _restore_nulls(scored).select(
-            *[c for c in scored.columns if c != "error"],
-            F.lit(model_name).alias("model_name"),
-            F.lit(model_version).alias("model_version"),
-            F.lit(datetime.now(timezone.utc).isoformat(timespec="seconds")).alias("scored_at"),
-            "error",
-        )
-        stamped.write.mode("overwrite").parquet(str(target))
+        _restore_nulls(scored).write.mode("overwrite").parquet(str(target))
         return spark.read.parquet(str(target)).count()
     finally:
         spark.stop()

@@ -33,6 +33,7 @@ def scoring_bundle(run: TrainingRun, prepared: LabelledExport, config: IcpConfig
             "intercept": float(calibrator.intercept_[0]),
         },
         "tier_thresholds": run.thresholds,
+        "tier_shares": config.tiers.model_dump(mode="json"),
         "reference_quantiles": np.quantile(
             run.reference_sorted, np.linspace(0, 1, REFERENCE_POINTS)
         ).tolist(),

@@ -1,7 +1,7 @@
 """Two model versions on the same accounts: what moves, why, and whether the newer one is better.
 
 Everything here is a pure function of scored outputs (the DESIGN §8 schema) and the artifacts
-each version's run logged; loading models and artifacts happens in `training.versions`.
+each version's run logged; `training.comparable` scores both models, `icpfit.registry` loads them.
 """
 
 from __future__ import annotations
@@ -167,7 +167,9 @@ def metric_deltas(
         }
     table = pd.DataFrame(rows).T
     table.loc["B - A"] = table.loc["model B"] - table.loc["model A"]
-    return table.rename_axis("model")
+    table = table.rename_axis("model")
+    table.attrs["accounts"] = len(target)
+    return table
 
 
 @dataclass(frozen=True)

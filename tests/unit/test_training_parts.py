@@ -81,7 +81,7 @@ def test_fixed_num_iterations_turns_early_stopping_off():
 
 
 def test_training_shap_values_are_lightgbms_pred_contrib():
-    from icpfit.training.explain import contributions
+    from icpfit.training.global_shap import contributions
 
     rng = np.random.default_rng(4)
     n = 1500

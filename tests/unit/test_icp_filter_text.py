@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from icpfit.features.frame import FeatureSpec
-from icpfit.training.icp_filter import IcpFilter
-from icpfit.training.icp_rules import filter_document
+from icpfit.training.icp_filter import IcpFilter, filter_document
 
 SPECS = (
     FeatureSpec("industry", "firmographic", "categorical", "industry", ("Retail", "Software")),

@@ -12,9 +12,9 @@ from icpfit.config import IcpConfig
 from icpfit.features.labels import cohort_counts
 from icpfit.features.pipeline import LabelledExport
 from icpfit.training import plots
-from icpfit.training.explain import contributions, global_importance, group_importance
 from icpfit.training.fit import TrainingRun
-from icpfit.training.icp_rules import filter_document
+from icpfit.training.global_shap import contributions, global_importance, group_importance
+from icpfit.training.icp_filter import filter_document
 
 SHAP_SAMPLE = 2000
 TOP_FEATURES = 12

@@ -1,29 +1,25 @@
-"""A model version with what its run logged, for comparing two versions (I/O with MLflow).
+"""Two model versions side by side: each as a `ComparableModel` (the model and the evidence its
+run logged), and the comparison of two on the same accounts.
 
 Each retrain logs, besides the model: `importance.csv`, `icp_filter.yaml`, and under
 `population/` its training population's features and its holdout accounts (raw rows with the
-target and LTV). A version logged without them still compares; those parts are left out.
+target and LTV); `icpfit.registry.load_comparable` reads them back. A version logged without
+them still compares; those parts are left out. Nothing here talks to MLflow.
 """
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import mlflow
+import numpy as np
 import pandas as pd
-import yaml
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from icpfit.config import IcpConfig
 from icpfit.features.frame import FeatureSpec
 from icpfit.features.pipeline import LabelledExport, prepare
 from icpfit.features.problems import RawTable
-from icpfit.serving.models import URI, resolve_model
 from icpfit.serving.pyfunc import IcpFitModel
 from icpfit.serving.scoring import specs_from_bundle
 from icpfit.training.bundle import raw_account_rows, scoring_bundle
@@ -37,14 +33,16 @@ from icpfit.training.compare import (
 )
 from icpfit.training.drift import population_drift
 from icpfit.training.fit import TrainingRun
-from icpfit.training.report import RunReport
+from icpfit.training.run_report import RunReport
 
 POPULATION_ROWS = 50_000
 TARGET, LTV = "__icpfit_target", "__icpfit_ltv"
 
 
 @dataclass(frozen=True)
-class VersionSide:
+class ComparableModel:
+    """A model version (or this run's candidate) with what its run logged."""
+
     label: str
     model: IcpFitModel
     importance: pd.DataFrame | None = None
@@ -81,17 +79,18 @@ def holdout_accounts(run: TrainingRun, prepared: LabelledExport, config: IcpConf
     )
 
 
-def candidate_side(
+def candidate_model(
     run: TrainingRun,
     prepared: LabelledExport,
     config: IcpConfig,
     report: RunReport,
     quarter: str,
     population: pd.DataFrame,
-) -> VersionSide:
-    """This run as a comparable version; `population` is its `training_population`."""
+) -> ComparableModel:
+    """This run as a comparable version, with the very bundle the registry will log;
+    `population` is its `training_population`."""
     model = IcpFitModel.from_parts(scoring_bundle(run, prepared, config), run.model.booster_)
-    return VersionSide(
+    return ComparableModel(
         label=f"this run ({quarter})",
         model=model,
         importance=report.importance,
@@ -101,75 +100,51 @@ def candidate_side(
     )
 
 
-def _run_id(uri: str) -> str | None:
-    match = URI.match(uri)
-    if match:
-        name, version = resolve_model(uri)
-        return MlflowClient().get_model_version(name, version).run_id
-    if uri.startswith("runs:/"):
-        return uri.removeprefix("runs:/").split("/", 1)[0]
-    return None
+def score_rows(model: ComparableModel, rows: pd.DataFrame) -> pd.DataFrame:
+    return model.model.predict(None, rows, {"reasons": 3})
 
 
-def _artifact(run_id: str, path: str, folder: Path) -> Path | None:
-    try:
-        return Path(
-            mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=path, dst_path=str(folder)
-            )
-        )
-    except (MlflowException, OSError):
-        return None
+def holdout_metrics(
+    a: ComparableModel, b: ComparableModel, holdout: pd.DataFrame, top_share: float
+) -> pd.DataFrame:
+    """Both models on the same holdout accounts (raw rows with TARGET and LTV), and B minus A:
+    the numbers a comparison reports and a promotion is decided on."""
+    rows = holdout.drop(columns=[TARGET, LTV])
+    return metric_deltas(
+        holdout[TARGET].to_numpy(dtype=int),
+        holdout[LTV].to_numpy(dtype=float),
+        score_rows(a, rows)["fit_probability"].to_numpy(dtype=float),
+        score_rows(b, rows)["fit_probability"].to_numpy(dtype=float),
+        top_share,
+    )
 
 
-def load_side(uri: str) -> VersionSide:
-    """The model behind `uri` and its run's artifacts; raises ModelNotFound for a bad URI."""
-    name, version = resolve_model(uri)
-    label = f"{name} v{version}" if version != "n/a" else uri
-    if "@" in uri:
-        label += f" (@{uri.rsplit('@', 1)[1]})"
-    model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
-    run_id = _run_id(uri)
-    if run_id is None:
-        return VersionSide(label, model)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        parts: dict[str, Any] = {}
-        if path := _artifact(run_id, "importance.csv", folder):
-            parts["importance"] = pd.read_csv(path)
-        if path := _artifact(run_id, "icp_filter.yaml", folder):
-            parts["icp_filter"] = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if path := _artifact(run_id, "population/training_population.parquet", folder):
-            parts["population"] = pd.read_parquet(path)
-        if path := _artifact(run_id, "population/holdout_accounts.parquet", folder):
-            parts["holdout"] = pd.read_parquet(path)
-    return VersionSide(label, model, **parts)
+def top_tiers_share(model: ComparableModel) -> float:
+    """The share of accounts in tiers A and B, as the model's config set them (a model logged
+    before the shares were recorded: the share of its reference population above tier B)."""
+    bundle = model.model.bundle
+    if "tier_shares" in bundle:
+        return float(bundle["tier_shares"]["A"] + bundle["tier_shares"]["B"])
+    quantiles = np.asarray(bundle["reference_quantiles"], dtype=float)
+    position = np.interp(
+        bundle["tier_thresholds"]["B"], quantiles, np.linspace(0, 1, len(quantiles))
+    )
+    return round(1 - float(position), 2)
 
 
-def champion_side(config: IcpConfig) -> VersionSide | None:
-    try:
-        MlflowClient().get_model_version_by_alias(config.registry.model_name, "champion")
-    except MlflowException:
-        return None
-    return load_side(f"models:/{config.registry.model_name}@champion")
-
-
-def score_rows(side: VersionSide, rows: pd.DataFrame) -> pd.DataFrame:
-    return side.model.predict(None, rows, {"reasons": 3})
-
-
-def compare_versions(
-    a: VersionSide,
-    b: VersionSide,
+def compare_models(
+    a: ComparableModel,
+    b: ComparableModel,
     rows: pd.DataFrame,
     rows_before: pd.DataFrame | None = None,
     psi_threshold: float = 0.25,
-    top_share: float = 0.3,
+    metrics: pd.DataFrame | None = None,
 ) -> Comparison:
     """A and B on the same accounts, plus every part their artifacts allow.
 
-    The holdout metrics use the newer version's holdout (by as_of), which the older version has
-    not seen either; drift is from the older version's training population to the newer one's.
+    The holdout metrics (`metrics`, else computed here) use the newer version's holdout (by
+    as_of), which the older version has not seen either, and B's tier shares; drift is from the
+    older version's training population to the newer one's.
     """
     older, newer = (a, b) if a.as_of <= b.as_of else (b, a)
     parts: dict[str, Any] = {}
@@ -182,17 +157,10 @@ def compare_versions(
         parts["icp_filter"] = filter_diff(a.icp_filter, b.icp_filter)
     if older.population is not None and newer.population is not None:
         parts["drift"] = population_drift(older.population, newer.population, newer.specs)
-    if newer.holdout is not None and len(newer.holdout):
-        holdout = newer.holdout.drop(columns=[TARGET, LTV])
-        target = newer.holdout[TARGET].to_numpy(dtype=int)
-        parts["metrics"] = metric_deltas(
-            target,
-            newer.holdout[LTV].to_numpy(dtype=float),
-            score_rows(a, holdout)["fit_probability"].to_numpy(dtype=float),
-            score_rows(b, holdout)["fit_probability"].to_numpy(dtype=float),
-            top_share,
-        )
-        parts["holdout_accounts"] = len(holdout)
+    if metrics is None and newer.holdout is not None and len(newer.holdout):
+        metrics = holdout_metrics(a, b, newer.holdout, top_tiers_share(b))
+    if metrics is not None:
+        parts["metrics"], parts["holdout_accounts"] = metrics, int(metrics.attrs["accounts"])
     else:
         notes.append("No holdout logged with the newer version: holdout metrics left out")
     scored_a, scored_b = score_rows(a, rows), score_rows(b, rows)
@@ -212,7 +180,7 @@ def compare_versions(
 
 
 def drift_against(
-    previous: VersionSide | None, population: pd.DataFrame, specs: tuple[FeatureSpec, ...]
+    previous: ComparableModel | None, population: pd.DataFrame, specs: tuple[FeatureSpec, ...]
 ) -> pd.DataFrame | None:
     if previous is None or previous.population is None:
         return None

@@ -1,19 +1,23 @@
-"""MLflow (DESIGN §7): one run per retrain, the pyfunc model, a registry version, its alias.
+"""The MLflow registry and tracking store: the only module that talks to them (DESIGN §7).
 
-Aliases move last: a retrain that fails at any step leaves `champion` and `challenger` where they
-were, and a version registered before the failure is deleted again.
+It logs a retrain's run and model, registers the version and moves its alias, resolves and loads
+a version (with the evidence its run logged, for comparisons), and promotes or rolls back.
+Aliases move last: a retrain that fails at any step leaves `champion` and `challenger` where
+they were, and a version registered before the failure is deleted again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 import yaml
 from mlflow import MlflowClient
@@ -25,16 +29,36 @@ from icpfit.config import IcpConfig
 from icpfit.features.labels import cohort_counts
 from icpfit.features.pipeline import LabelledExport
 from icpfit.serving.pyfunc import DEFAULT_PARAMS, IcpFitModel
-from icpfit.training.bundle import raw_account_rows, scoring_bundle
+from icpfit.serving.schema import Provenance
+from icpfit.training.comparable import LTV, TARGET, ComparableModel
 from icpfit.training.compare import Comparison
 from icpfit.training.fit import TrainingRun
-from icpfit.training.metrics import classification_metrics
-from icpfit.training.promotion import Decision, Mode, PromotionRule, should_promote
-from icpfit.training.report import RunReport
-from icpfit.training.versions import VersionSide
+from icpfit.training.promotion import Decision
+from icpfit.training.run_report import RunReport
 
+URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 HEADLINE = ("roc_auc", "pr_auc", "lift_top_decile", "ltv_share_tiers_ab")
 REQUIREMENTS = ["lightgbm", "pandas", "numpy", "scikit-learn", "pydantic", "pyyaml", "mlflow"]
+
+
+class ModelNotFound(LookupError):
+    """The URI names no model; the message lists what the registry has."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model from the registry: its registered name and version, and its python model
+    (`.bundle`, what it learned; `.booster`; `.predict`)."""
+
+    name: str
+    version: str
+    model: IcpFitModel
+    params: tuple[str, ...] = ()
+    """The params its logged signature accepts (what MLflow's own serving passes on)."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}" if self.version != "n/a" else self.name
 
 
 @dataclass(frozen=True)
@@ -43,6 +67,110 @@ class RegisteredVersion:
     version: str
     run_id: str
     decision: Decision
+
+
+def tracking(uri: str | None = None) -> str:
+    """Point MLflow at `uri`, else MLFLOW_TRACKING_URI, else an SQLite store in the working dir."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+# Reading: which version a URI names, the model, the evidence its run logged.
+
+
+def resolve_model(uri: str) -> tuple[str, str]:
+    """(model name, version) for `models:/name@alias` or `models:/name/3`; else (uri, 'n/a')."""
+    match = URI.match(uri)
+    if not match:
+        return uri, "n/a"
+    client, name = MlflowClient(), match["name"]
+    try:
+        if match["alias"]:
+            return name, str(client.get_model_version_by_alias(name, match["alias"]).version)
+        return name, str(client.get_model_version(name, match["version"]).version)
+    except MlflowException:
+        raise ModelNotFound(f"{uri}: not in the registry; {_available(client, name)}") from None
+
+
+def _available(client: MlflowClient, name: str) -> str:
+    try:
+        registered = client.get_registered_model(name)
+    except MlflowException:
+        names = [m.name for m in client.search_registered_models()]
+        return f"registered models: {', '.join(names) or 'none'}"
+    versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+    aliases = ", ".join(f"@{a} -> v{v}" for a, v in sorted(registered.aliases.items()))
+    return (
+        f"{name} has versions {', '.join(map(str, versions)) or 'none'}; aliases: "
+        f"{aliases or 'none'}"
+    )
+
+
+def load_model(uri: str) -> LoadedModel:
+    """The model behind `uri`; raises ModelNotFound for a URI the registry does not have."""
+    name, version = resolve_model(uri)
+    pyfunc = mlflow.pyfunc.load_model(uri)
+    signature = pyfunc.metadata.signature
+    params = (
+        tuple(p.name for p in signature.params.params) if signature and signature.params else ()
+    )
+    return LoadedModel(name, version, pyfunc.unwrap_python_model(), params)
+
+
+def load_comparable(uri: str) -> ComparableModel:
+    """The model behind `uri` and what its run logged (importance, ICP filter, training
+    population, holdout); raises ModelNotFound for a bad URI."""
+    loaded = load_model(uri)
+    label = loaded.label if loaded.version != "n/a" else uri
+    if "@" in uri:
+        label += f" (@{uri.rsplit('@', 1)[1]})"
+    run_id = _run_id(uri, loaded)
+    if run_id is None:
+        return ComparableModel(label, loaded.model)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        parts: dict[str, Any] = {}
+        if path := _artifact(run_id, "importance.csv", folder):
+            parts["importance"] = pd.read_csv(path)
+        if path := _artifact(run_id, "icp_filter.yaml", folder):
+            parts["icp_filter"] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path := _artifact(run_id, "population/training_population.parquet", folder):
+            parts["population"] = pd.read_parquet(path)
+        if path := _artifact(run_id, "population/holdout_accounts.parquet", folder):
+            parts["holdout"] = pd.read_parquet(path)
+    return ComparableModel(label, loaded.model, **parts)
+
+
+def load_champion(model_name: str) -> ComparableModel | None:
+    """The current champion with its run's evidence, or None before the first one."""
+    try:
+        MlflowClient().get_model_version_by_alias(model_name, "champion")
+    except MlflowException:
+        return None
+    return load_comparable(f"models:/{model_name}@champion")
+
+
+def _run_id(uri: str, loaded: LoadedModel) -> str | None:
+    if URI.match(uri):
+        return MlflowClient().get_model_version(loaded.name, loaded.version).run_id
+    if uri.startswith("runs:/"):
+        return uri.removeprefix("runs:/").split("/", 1)[0]
+    return None
+
+
+def _artifact(run_id: str, path: str, folder: Path) -> Path | None:
+    try:
+        return Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=path, dst_path=str(folder)
+            )
+        )
+    except (MlflowException, OSError):
+        return None
+
+
+# Writing: one run per retrain, its model, the version and its alias.
 
 
 def table_hash(frame: pd.DataFrame) -> str:
@@ -56,27 +184,23 @@ def log_and_register(
     config: IcpConfig,
     quarter: str,
     report: RunReport,
+    candidate: ComparableModel,
+    decision: Decision,
     git_sha: str = "unknown",
-    mode: Mode = "auto",
-    rule: PromotionRule = PromotionRule(),
-    candidate: VersionSide | None = None,
     drift: pd.DataFrame | None = None,
     comparison: Comparison | None = None,
 ) -> RegisteredVersion:
-    """`candidate` (this run as a comparable version) logs the training population and holdout
-    that later comparisons read; `drift` and `comparison` (against the champion) are logged too."""
+    """Log the run (with `candidate`'s training population and holdout, which later
+    comparisons read), log `candidate.model`, register it and give it `decision`'s alias."""
     mlflow.set_experiment(config.registry.experiment)
-    holdout_ids = run.split.index[run.split == "holdout"]
-    holdout_rows = raw_account_rows(prepared, config, holdout_ids)
     with mlflow.start_run(run_name=quarter) as active, tempfile.TemporaryDirectory() as tmp:
         _log_run(run, prepared, config, quarter, git_sha, report, Path(tmp))
         _log_comparison(candidate, drift, comparison, config, Path(tmp))
-        info = _log_model(run, prepared, config, holdout_rows, Path(tmp))
+        info = _log_model(candidate, config.registry.model_name, Path(tmp))
         version = mlflow.register_model(info.model_uri, config.registry.model_name)
         try:
-            decision = _decide(config, holdout_rows, prepared, holdout_ids, run, mode, rule)
             _record(config, version.version, quarter, prepared, run, git_sha, decision)
-        except Exception:
+        except BaseException:
             MlflowClient().delete_model_version(config.registry.model_name, version.version)
             raise
         mlflow.set_tags({"model_version": version.version, "alias": decision.alias})
@@ -141,7 +265,7 @@ def _log_run(
 
 
 def _log_comparison(
-    candidate: VersionSide | None,
+    candidate: ComparableModel,
     drift: pd.DataFrame | None,
     comparison: Comparison | None,
     config: IcpConfig,
@@ -149,14 +273,13 @@ def _log_comparison(
 ) -> None:
     folder = tmp / "population"
     folder.mkdir(exist_ok=True)
-    if candidate is not None:
-        for name, frame in (
-            ("training_population", candidate.population),
-            ("holdout_accounts", candidate.holdout),
-        ):
-            if frame is not None:
-                frame.to_parquet(folder / f"{name}.parquet", index=False)
-                mlflow.log_artifact(str(folder / f"{name}.parquet"), artifact_path="population")
+    for name, frame in (
+        ("training_population", candidate.population),
+        ("holdout_accounts", candidate.holdout),
+    ):
+        if frame is not None:
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+            mlflow.log_artifact(str(folder / f"{name}.parquet"), artifact_path="population")
     if drift is not None:
         flagged = drift.loc[drift["psi"] > config.drift.psi_threshold, "feature"]
         mlflow.log_text(drift.to_csv(index=False), "drift.csv")
@@ -170,24 +293,16 @@ def _log_comparison(
         mlflow.set_tag("compared_with", comparison.label_a)
 
 
-def _log_model(
-    run: TrainingRun,
-    prepared: LabelledExport,
-    config: IcpConfig,
-    example_rows: pd.DataFrame,
-    tmp: Path,
-):
+def _log_model(candidate: ComparableModel, model_name: str, tmp: Path):
+    """The candidate's own bundle and booster as the pyfunc's artifacts; its holdout's first
+    rows as the input example."""
+    model = candidate.model
     booster_path, bundle_path = tmp / "booster.txt", tmp / "bundle.json"
-    run.model.booster_.save_model(str(booster_path), num_iteration=run.model.best_iteration_)
-    bundle_path.write_text(json.dumps(scoring_bundle(run, prepared, config)))
-    example = example_rows.head(3)
-    model = IcpFitModel()
-    model.load_context(
-        type(
-            "Context", (), {"artifacts": {"bundle": str(bundle_path), "booster": str(booster_path)}}
-        )()
-    )
-    inferred = infer_signature(example, model.predict(None, example), params=DEFAULT_PARAMS)
+    model.booster.save_model(str(booster_path), num_iteration=model.bundle["best_iteration"])
+    bundle_path.write_text(json.dumps(model.bundle))
+    example = candidate.holdout.drop(columns=[TARGET, LTV]).head(3)
+    stamped = {**DEFAULT_PARAMS, **Provenance.now(model_name, "0").params()}
+    inferred = infer_signature(example, model.predict(None, example, stamped), DEFAULT_PARAMS)
     optional = Schema(
         [ColSpec(c.type, c.name, required=c.name == "account_id") for c in inferred.inputs.inputs]
     )
@@ -200,27 +315,6 @@ def _log_model(
         input_example=example,
         pip_requirements=REQUIREMENTS,
     )
-
-
-def _decide(
-    config: IcpConfig,
-    holdout_rows: pd.DataFrame,
-    prepared: LabelledExport,
-    holdout_ids: pd.Index,
-    run: TrainingRun,
-    mode: Mode,
-    rule: PromotionRule,
-) -> Decision:
-    """The champion is re-scored on the candidate's holdout, so both face the same accounts."""
-    candidate = run.metrics.loc["model"].to_dict()
-    try:
-        MlflowClient().get_model_version_by_alias(config.registry.model_name, "champion")
-    except MlflowException:
-        return should_promote(candidate, None, rule, mode)
-    champion = mlflow.pyfunc.load_model(f"models:/{config.registry.model_name}@champion")
-    scores = champion.predict(holdout_rows)["fit_probability"].to_numpy(dtype=float)
-    y = prepared.labels.loc[holdout_ids, "target"].astype(int).to_numpy()
-    return should_promote(candidate, classification_metrics(y, np.nan_to_num(scores)), rule, mode)
 
 
 def _record(
@@ -268,7 +362,7 @@ def promote_version(name: str, version: str) -> str | None:
     return previous
 
 
-def rollback(name: str) -> tuple[str, str]:
+def rollback_champion(name: str) -> tuple[str, str]:
     """Move `champion` back to the version it replaced, as recorded on the current champion."""
     client = MlflowClient()
     current = client.get_model_version_by_alias(name, "champion")

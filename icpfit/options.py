@@ -1,0 +1,140 @@
+"""The command line's options, declared once: each is a type with its flag and help text."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from icpfit import __version__
+
+
+class Engine(str, Enum):
+    pandas = "pandas"
+    spark = "spark"
+
+
+class Promote(str, Enum):
+    auto = "auto"
+    never = "never"
+    force = "force"
+
+
+def option(*names: str, help: str, **kwargs) -> typer.models.OptionInfo:
+    return typer.Option(*names, help=help, **kwargs)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"icpfit {__version__}")
+        raise typer.Exit()
+
+
+Version = Annotated[
+    bool,
+    option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+]
+Config = Annotated[Path, option("--config", help="The icpfit.yaml of your export.")]
+AsOf = Annotated[
+    str | None,
+    option(
+        "--as-of",
+        help="Cutoff date YYYY-MM-DD; rows dated later are ignored. "
+        "Default: as_of in the config, else today.",
+        show_default=False,
+    ),
+]
+VersionArgument = Annotated[str, typer.Argument(help="The registered version to make champion.")]
+ModelName = Annotated[str, option("--model-name", help="Registered model.")]
+
+# sample-data
+Out = Annotated[Path, option("--out", help="Directory to write the export into.")]
+Accounts = Annotated[int, option("--accounts", min=100, help="Number of accounts.")]
+Seed = Annotated[int, option("--seed", help="Random seed; same seed, same data.")]
+
+# train, promote
+Quarter = Annotated[
+    str | None, option("--quarter", help="Run name; default: the quarter of as_of, like 2026Q3.")
+]
+PromoteMode = Annotated[
+    Promote,
+    option(
+        "--promote",
+        help="auto: champion only if the promotion rule holds; never: challenger; force: "
+        "champion, recorded as forced.",
+    ),
+]
+ReportPath = Annotated[
+    Path | None, option("--report", help="Also write the run's HTML report here.")
+]
+
+# compare
+ModelA = Annotated[str, option("--model-a", help="The earlier model, e.g. models:/icp-fit/1.")]
+ModelB = Annotated[
+    str, option("--model-b", help="The newer model, e.g. models:/icp-fit@challenger.")
+]
+CompareInput = Annotated[
+    Path, option("--input", help="Account rows (CSV or Parquet) both models score.")
+]
+InputBefore = Annotated[
+    Path | None,
+    option(
+        "--input-before",
+        help="An earlier snapshot of the same accounts: splits changes into model and data.",
+    ),
+]
+CompareTechnologies = Annotated[
+    Path | None,
+    option("--technologies", help="A long (account_id, technology) table to join."),
+]
+CompareOutput = Annotated[
+    Path | None, option("--output", help="A folder for compare.html and the CSV tables.")
+]
+PsiThreshold = Annotated[
+    float, option("--psi-threshold", help="Flag features drifting beyond this PSI.")
+]
+
+# score
+ScoreInput = Annotated[
+    Path,
+    option(
+        "--input",
+        help="Account rows, CSV or Parquet, in the export's format (tech stack as a column).",
+    ),
+]
+ScoreOutput = Annotated[Path, option("--output", help="Scored rows, CSV or Parquet.")]
+ModelUri = Annotated[
+    str,
+    option("--model", help="models:/NAME@ALIAS, models:/NAME/VERSION or any MLflow model URI."),
+]
+Reasons = Annotated[
+    int, option("--reasons", min=0, max=10, help="Reasons for and against per account.")
+]
+Contributions = Annotated[
+    bool, option("--contributions", help="Add every attribute's SHAP value as JSON.")
+]
+EngineOption = Annotated[
+    Engine,
+    option(
+        "--engine",
+        help="pandas (streaming, one machine) or spark (Parquet in and out, mlflow spark_udf).",
+    ),
+]
+SparkMaster = Annotated[str, option("--spark-master", help="Spark master URL for --engine spark.")]
+ScoreTechnologies = Annotated[
+    Path | None,
+    option(
+        "--technologies", help="A long table (account_id, technology) to join as the tech stack."
+    ),
+]
+
+# explain
+ExplainInput = Annotated[Path, option("--input", help="Account rows, CSV or Parquet.")]
+AccountId = Annotated[str, option("--account-id", help="The account to explain.")]
+ExplainModel = Annotated[str, option("--model", help="Model URI.")]
+ExplainTechnologies = Annotated[
+    Path | None, option("--technologies", help="A long technologies table to join.")
+]
+Plot = Annotated[Path | None, option("--plot", help="Write a waterfall PNG here.")]

@@ -1,0 +1,200 @@
+"""The terminal view of each use case's result (rich); the CLI calls one per command."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from icpfit.features.data_report import DataReport
+from icpfit.features.labels import COHORTS
+
+if TYPE_CHECKING:
+    from icpfit.training.compare import Comparison
+    from icpfit.usecases import Explanation, Retrain, Sample, ScoredFile
+
+TIERS = ("A", "B", "C", "D", "X")
+HOLDOUT_COLUMNS = ("roc_auc", "pr_auc", "brier", "lift_top_decile", "ltv_share_tiers_ab")
+
+COHORT_MEANING = {
+    "ideal": "retained, top LTV, expanded: target 1",
+    "low_value": "retained, not ideal: target 0",
+    "churned": "not paying at the window's end: target 0",
+    "lost": "only lost deals: target 0",
+    "immature": "customer, window not over yet: not labelled",
+    "prospect": "no deal closed yet: scored, not labelled",
+}
+
+
+def print_data_report(report: DataReport, console: Console) -> None:
+    console.rule(f"icpfit data report · as of {report.as_of.isoformat()}")
+    console.print(_frame_table("Tables", report.tables))
+    if len(report.coverage):
+        console.print(_coverage_table(report))
+    if report.cohorts:
+        console.print(_cohort_table(report))
+    if report.features:
+        groups = ", ".join(f"{g} {n}" for g, n in sorted(report.features.items()))
+        console.print(f"Features: {sum(report.features.values())} ({groups})")
+    if report.disqualified:
+        fired = ", ".join(f"{reason}: {n:,}" for reason, n in report.disqualified.items())
+        console.print(f"Disqualified accounts (tier X at scoring): {fired}")
+    warnings = report.warnings
+    console.print(f"\n[bold]{len(report.errors)} errors, {len(warnings)} warnings[/]")
+    for problem in warnings:
+        console.print(f"[yellow]warning:[/] {problem.message}", highlight=False, soft_wrap=True)
+
+
+def _frame_table(title: str, frame) -> Table:
+    table = Table(*[str(c) for c in frame.columns], title=title, title_justify="left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[_cell(v) for v in row])
+    return table
+
+
+def _cell(value) -> str:
+    if value is None or value != value:
+        return "–"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,.0f}"
+    return str(value)
+
+
+def _coverage_table(report: DataReport) -> Table:
+    table = Table(
+        "table",
+        "column",
+        "coverage",
+        title="Coverage (share of rows with a value)",
+        title_justify="left",
+    )
+    for row in report.coverage.itertuples(index=False):
+        style = "red" if row.coverage < 0.5 else ("yellow" if row.coverage < 0.9 else "")
+        table.add_row(
+            row.table,
+            row.column,
+            f"[{style}]{row.coverage:.0%}[/]" if style else f"{row.coverage:.0%}",
+        )
+    return table
+
+
+def _cohort_table(report: DataReport) -> Table:
+    table = Table("cohort", "accounts", "meaning", title="Cohorts", title_justify="left")
+    for cohort in COHORTS:
+        table.add_row(cohort, f"{report.cohorts.get(cohort, 0):,}", COHORT_MEANING[cohort])
+    matured = sum(report.cohorts.get(c, 0) for c in ("ideal", "low_value", "churned"))
+    if matured:
+        share = report.cohorts.get("ideal", 0) / matured
+        table.caption = f"{matured:,} matured customers, {share:.0%} ideal"
+    return table
+
+
+def print_sample(sample: Sample, console: Console) -> None:
+    table = Table("file", "rows", title=f"Sample CRM export in {sample.folder}")
+    for name, rows in sample.rows.items():
+        table.add_row(f"{name}.csv", f"{rows:,}")
+    table.add_row("icpfit.yaml", "config")
+    table.add_row("truth/ground_truth.csv", f"{sample.truth_rows:,} (tests and benchmarks only)")
+    console.print(table)
+    console.print(f"Next: icpfit validate --config {sample.config_path}")
+
+
+def print_retrain(result: Retrain, tracking_uri: str, console: Console) -> None:
+    run, version = result.run, result.version
+    table = Table(
+        "scorer",
+        "ROC-AUC",
+        "PR-AUC",
+        "Brier",
+        "lift@10%",
+        "LTV in A+B",
+        title=f"Holdout ({int((run.split == 'holdout').sum()):,} newest accounts)",
+        title_justify="left",
+    )
+    for scorer, row in run.metrics.iterrows():
+        table.add_row(str(scorer), *(f"{row[k]:.3f}" for k in HOLDOUT_COLUMNS))
+    console.print(table)
+    console.print(
+        f"Registered {version.name} v{version.version} as [bold]{version.decision.alias}"
+        f"[/]: {version.decision.reason}"
+    )
+    if result.comparison is not None:
+        where = f"the run's artifacts (compare/) in {tracking_uri}"
+        print_comparison(result.comparison, "Comparison with the champion", where, console)
+    elif result.drift is None:
+        console.print("No champion yet: nothing to compare with; this run starts the history.")
+    console.print(
+        f"Tracking store: {tracking_uri} · browse it with: mlflow ui --backend-store-uri "
+        f"{tracking_uri}"
+    )
+
+
+def print_comparison(comparison: Comparison, title: str, where: str, console: Console) -> None:
+    console.rule(title)
+    for line in comparison.summary_lines():
+        console.print(f"  {line}", markup=False, highlight=False)
+    migration = Table("A ↓  B →", *map(str, comparison.migration.columns), title="Tier migration")
+    for tier, counts in comparison.migration.iterrows():
+        migration.add_row(str(tier), *(f"{int(c):,}" for c in counts))
+    console.print(migration)
+    if len(comparison.moves):
+        moves = Table(
+            "account", "tier", "score", "reasons gained", "reasons lost", title="Largest moves"
+        )
+        for move in comparison.moves.head(5).itertuples():
+            moves.add_row(
+                str(move.account_id),
+                f"{move.tier_a} → {move.tier_b}",
+                f"{move.fit_score_a:.0f} → {move.fit_score_b:.0f}",
+                move.reasons_gained or "–",
+                move.reasons_lost or "–",
+            )
+        console.print(moves)
+    console.print(f"Full comparison (HTML and CSV): {where}")
+
+
+def print_scored_file(result: ScoredFile, console: Console) -> None:
+    summary, model = result.summary, f"{result.model_name} v{result.model_version}"
+    if result.engine == "spark":
+        console.print(
+            f"Wrote {result.output} (a Parquet directory): {summary.rows:,} rows scored by "
+            f"{model} on Spark"
+        )
+        return
+    tiers = ", ".join(f"{t} {summary.tiers.get(t, 0):,}" for t in TIERS)
+    console.print(
+        f"Wrote {result.output}: {summary.rows:,} rows scored by {model} ({tiers}); "
+        f"{summary.errors:,} rows with an error"
+    )
+    if summary.duplicate_ids:
+        console.print(
+            f"[yellow]warning:[/] {summary.duplicate_ids:,} rows repeat an account_id "
+            "seen before; all were scored and kept"
+        )
+
+
+def print_explanation(result: Explanation, console: Console) -> None:
+    scored, disqualified = result.scored, result.scored["disqualified_reason"]
+    console.print(
+        f"[bold]{result.account_id}[/] · {result.model_name} v{result.model_version} · tier "
+        f"[bold]{scored['fit_tier']}[/] · fit score {scored['fit_score']} · probability "
+        f"{scored['fit_probability']:.3f}"
+        + (f" · disqualified: {disqualified}" if isinstance(disqualified, str) else "")
+    )
+    view = Table(
+        "attribute",
+        "reads as",
+        "contribution",
+        title="Every attribute, largest first",
+        title_justify="left",
+    )
+    rows = result.attributes[["attribute", "reads as", "contribution"]].itertuples(index=False)
+    for attribute, text, value in rows:
+        colour = "green" if value > 0 else "red"
+        view.add_row(attribute, text, f"[{colour}]{value:+.3f}[/]")
+    console.print(view)
+    margin = result.base + result.attributes["contribution"].sum()
+    console.print(f"Average account: {result.base:+.3f} log-odds; this account: {margin:+.3f}")
+    if result.plot is not None:
+        console.print(f"Waterfall written to {result.plot}")

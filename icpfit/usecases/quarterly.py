@@ -1,0 +1,126 @@
+"""`train`: one quarter's retrain, from the export to a registered version with its alias."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from icpfit.config import IcpConfig
+from icpfit.features.pipeline import LabelledExport, prepare
+from icpfit.features.problems import RawTable, errors_of
+from icpfit.io import ExportError, read_export
+from icpfit.registry import RegisteredVersion, load_champion, log_and_register
+from icpfit.training.comparable import candidate_model as build_candidate
+from icpfit.training.comparable import (
+    compare_models,
+    comparison_rows,
+    drift_against,
+    holdout_metrics,
+    training_population,
+)
+from icpfit.training.compare import Comparison
+from icpfit.training.fit import TrainingRun, train_icp_model
+from icpfit.training.promotion import Decision, Mode, should_promote
+from icpfit.training.run_report import RunReport, build_report
+
+
+@dataclass(frozen=True)
+class Retrain:
+    prepared: LabelledExport
+    run: TrainingRun
+    report: RunReport
+    version: RegisteredVersion
+    drift: pd.DataFrame | None
+    """PSI per feature from the previous champion's training population; None for a first run."""
+    comparison: Comparison | None
+    """This run against the champion it may replace, on the current non-customers."""
+
+
+def git_sha() -> str:
+    """The commit of the icpfit code that trains, for the run's provenance."""
+    try:
+        command = ["git", "rev-parse", "--short", "HEAD"]
+        folder = Path(__file__).parent
+        done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=folder)
+        return done.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def quarter_of(cutoff: date) -> str:
+    return f"{cutoff.year}Q{(cutoff.month - 1) // 3 + 1}"
+
+
+def retrain(
+    config: IcpConfig,
+    as_of: date,
+    quarter: str | None = None,
+    promote: Mode = "auto",
+    git_commit: str | None = None,
+    step: Callable[[str], object] = lambda message: None,
+) -> Retrain:
+    """Label, featurise, train, compare with the champion, decide, log and register.
+
+    The champion is loaded once and both models score the candidate's holdout once: the
+    comparison reports those numbers and the promotion is decided on them. Raises ExportError
+    for an export with errors and TooFewLabels when there are too few matured customers; in
+    both cases nothing is logged or registered.
+    """
+    quarter = quarter or quarter_of(as_of)
+    step(f"Reading, labelling and featurising as of {as_of}…")
+    raw, prepared = labelled_export(config, as_of)
+    step("Training the model and the baselines…")
+    run = train_icp_model(prepared, config)
+    step("Loading the champion to compare with…")
+    champion = load_champion(config.registry.model_name)
+    population = training_population(run, prepared, config.model.seed)
+    drift = drift_against(champion, population, prepared.features.specs)
+    step("Drawing the report…")
+    report = build_report(run, prepared, config, quarter, drift)
+    candidate = build_candidate(run, prepared, config, report, quarter, population)
+    comparison, decision = None, should_promote(run.metrics.loc["model"].to_dict(), None)
+    if champion is not None:
+        step(f"Comparing with {champion.label} on its and this run's holdout and prospects…")
+        top_share = config.tiers.A + config.tiers.B
+        metrics = holdout_metrics(champion, candidate, candidate.holdout, top_share)
+        decision = promotion_decision(metrics, promote)
+        rows, rows_before = comparison_rows(raw, config, prepared, champion.as_of)
+        comparison = compare_models(
+            champion, candidate, rows, rows_before, config.drift.psi_threshold, metrics
+        )
+    step("Logging to MLflow and registering…")
+    version = log_and_register(
+        run,
+        prepared,
+        config,
+        quarter,
+        report,
+        candidate,
+        decision,
+        git_commit or git_sha(),
+        drift,
+        comparison,
+    )
+    return Retrain(prepared, run, report, version, drift, comparison)
+
+
+def labelled_export(config: IcpConfig, as_of: date) -> tuple[dict[str, RawTable], LabelledExport]:
+    """The export read, checked, labelled and featurised; ExportError lists every error."""
+    raw, read_problems = read_export(config)
+    prepared, problems = prepare(raw, config, as_of) if not read_problems else (None, [])
+    if prepared is None:
+        raise ExportError("\n".join(p.message for p in errors_of([*read_problems, *problems])))
+    return raw, prepared
+
+
+def promotion_decision(metrics: pd.DataFrame, mode: Mode) -> Decision:
+    """The written rule on the champion's (model A) and the candidate's (model B) numbers on
+    the candidate's holdout."""
+    return should_promote(
+        metrics.loc["model B"].to_dict(), metrics.loc["model A"].to_dict(), mode=mode
+    )

@@ -1,0 +1,174 @@
+"""`score` and `explain`: the registered model on account rows, with reasons in words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from icpfit.io import InputError, atomic_path
+from icpfit.registry import LoadedModel, load_model
+from icpfit.serving.account_explanation import explain_account, waterfall_png
+from icpfit.serving.batch import (
+    ScoringSummary,
+    input_columns,
+    read_batches,
+    tech_stacks,
+    with_tech_stacks,
+)
+from icpfit.serving.batch import (
+    score_file as stream_scores,
+)
+from icpfit.serving.schema import Provenance
+from icpfit.serving.spark import score_with_spark
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class ScoredFile:
+    output: Path
+    model_name: str
+    model_version: str
+    engine: str
+    summary: ScoringSummary
+    """For the Spark engine only `rows` is counted; the rest is zero."""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    account_id: str
+    model_name: str
+    model_version: str
+    scored: pd.Series
+    """The account's scored row (tier, score, probability, disqualified_reason)."""
+    attributes: pd.DataFrame
+    """Per attribute: its text and exact contribution (log-odds), largest first."""
+    base: float
+    """The average account's log-odds."""
+    plot: Path | None
+
+
+def score_file(
+    input_path: Path,
+    output: Path,
+    model_uri: str = "models:/icp-fit@champion",
+    reasons: int = 3,
+    contributions: bool = False,
+    technologies: Path | None = None,
+    engine: str = "pandas",
+    spark_master: str = "local[*]",
+    on_rows: Callable[[int], None] = lambda n: None,
+) -> ScoredFile:
+    """Every row of `input_path` scored into `output` (written whole or not at all), each row
+    stamped with the model version that scored it."""
+    check_table_paths(input_path, output, engine)
+    loaded = load_model(model_uri)
+    check_account_id_column(input_path, loaded)
+    provenance = Provenance.now(loaded.name, loaded.version)
+    if engine == "spark":
+        if technologies is not None or contributions:
+            raise InputError(
+                "--engine spark takes the tech stack as a column and no --contributions; "
+                "join technologies upstream"
+            )
+        if "model_version" not in loaded.params:
+            raise InputError(
+                f"{model_uri}: this version was logged before icpfit stamped the model version "
+                "inside the model, so Spark could not name it on each row; score it with "
+                "--engine pandas, or retrain"
+            )
+        rows = score_with_spark(model_uri, input_path, output, provenance, spark_master, reasons)
+        summary = ScoringSummary(rows, 0, 0, {})
+    else:
+        params = {"reasons": reasons, "contributions": contributions, **provenance.params()}
+        join = technologies_joiner(loaded, technologies)
+
+        def score_batch(batch: pd.DataFrame) -> pd.DataFrame:
+            return loaded.model.predict(None, join(batch), params)
+
+        summary = stream_scores(input_path, output, score_batch, on_rows)
+    return ScoredFile(output, loaded.name, loaded.version, engine, summary)
+
+
+def score_rows(model_uri: str, rows: pd.DataFrame, reasons: int = 3) -> pd.DataFrame:
+    """Account rows in memory scored like `icpfit score` (for notebooks): each row names the
+    model version, and a bad cell gives that row an `error` instead of failing the call."""
+    loaded = load_model(model_uri)
+    params = {"reasons": reasons, **Provenance.now(loaded.name, loaded.version).params()}
+    return loaded.model.predict(None, rows, params)
+
+
+def explain(
+    input_path: Path,
+    account_id: str,
+    model_uri: str = "models:/icp-fit@champion",
+    technologies: Path | None = None,
+    plot: Path | None = None,
+) -> Explanation:
+    """Why one account scores as it does: every attribute with its exact contribution."""
+    if not input_path.is_file():
+        raise InputError(f"{input_path}: input file not found")
+    loaded = load_model(model_uri)
+    row = technologies_joiner(loaded, technologies)(account_row(input_path, account_id, loaded))
+    model = loaded.model
+    scored = model.predict(None, row.head(1), {"reasons": 0}).iloc[0]
+    table, base = explain_account(row, model.bundle, model.booster, model.explainer)
+    if plot is not None:
+        with atomic_path(plot) as tmp:
+            tmp.write_bytes(waterfall_png(table, base, f"{account_id}: tier {scored['fit_tier']}"))
+    return Explanation(account_id, loaded.name, loaded.version, scored, table, base, plot)
+
+
+def check_table_paths(input_path: Path, output: Path, engine: str) -> None:
+    for path, role in ((input_path, "--input"), (output, "--output")):
+        if path.suffix.lower() not in TABLE_SUFFIXES:
+            raise InputError(f"{role} {path}: use a .csv or .parquet file")
+    if not input_path.is_file():
+        raise InputError(f"{input_path}: input file not found")
+    if engine == "spark" and not all(
+        p.suffix.lower() in PARQUET_SUFFIXES for p in (input_path, output)
+    ):
+        raise InputError(
+            "--engine spark reads and writes Parquet: use .parquet for --input and --output"
+        )
+
+
+def check_account_id_column(input_path: Path, loaded: LoadedModel) -> None:
+    mapping = loaded.model.bundle["accounts_columns"]
+    renames = {v: k for k, v in mapping.items()}
+    columns = [renames.get(c, c) for c in input_columns(input_path)]
+    if "account_id" not in columns:
+        export_name = mapping.get("account_id", "account_id")
+        raise InputError(
+            f"{input_path.name}: missing required column '{export_name}' "
+            f"(columns found: {', '.join(columns[:8])})"
+        )
+
+
+def account_row(input_path: Path, account_id: str, loaded: LoadedModel) -> pd.DataFrame:
+    id_column = loaded.model.bundle["accounts_columns"].get("account_id", "account_id")
+    matches = (b[b[id_column].astype(str) == account_id] for b in read_batches(input_path))
+    row = next((m for m in matches if len(m)), None)
+    if row is None:
+        raise InputError(f"{input_path.name}: no row with {id_column} = {account_id!r}")
+    return row
+
+
+def technologies_joiner(
+    loaded: LoadedModel, technologies: Path | None
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """Joins a long technologies table onto account rows as the model's stack column (read
+    once); the rows as they are without one."""
+    if technologies is None:
+        return lambda rows: rows
+    stack = loaded.model.bundle["tech_stack"]
+    id_column = loaded.model.bundle["accounts_columns"].get("account_id", "account_id")
+    try:
+        stacks = tech_stacks(technologies, stack["separator"])
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--technologies: {exc}") from None
+    return lambda rows: with_tech_stacks(rows, stacks, stack["column"], id_column)
