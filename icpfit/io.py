@@ -102,6 +102,11 @@ def write_text(text: str, target: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_bytes(data: bytes, target: Path) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
 def write_yaml(data: dict, target: Path) -> None:
     write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), target)
 

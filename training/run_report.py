@@ -77,7 +77,8 @@ def build_report(
         images[f"dependence_{feature}.png"] = plots.dependence(shap, X, feature)
     tech_column = config.tech_stack.column if config.tech_stack else "tech_stack"
     document = filter_document(run.icp_filter, tech_column)
-    page = _page(run, prepared, quarter, importance, document, images)
+    top_share = config.tiers.A + config.tiers.B
+    page = _page(run, prepared, quarter, importance, document, images, top_share)
     page = page.replace("</body>", _drift_section(drift, config.drift.psi_threshold) + "</body>")
     return RunReport(page, images, importance, document)
 
@@ -106,6 +107,7 @@ def _page(
     importance: pd.DataFrame,
     document: dict,
     images: dict[str, bytes],
+    top_share: float,
 ) -> str:
     counts = pd.DataFrame([cohort_counts(prepared.labels)], index=["accounts"])
     decided = prepared.labels.loc[run.split.index, "decided_date"]
@@ -133,7 +135,8 @@ accounts, touched once. Ideal = retained, top LTV share and expanded over the ou
 <h2>Data window and cohorts</h2>{_table(counts, 0)}{_table(window, 0)}
 <h2>Holdout: model against the baselines</h2>{_table(run.metrics)}
 <p class="muted">rules = the ICP filter below; logistic = logistic regression on the same
-features. LTV in A+B = share of holdout LTV in the top 30% by each scorer.</p>
+features. LTV in A+B = share of holdout LTV in the top {top_share:.0%} by each scorer (tiers A
+and B as the config sizes them).</p>
 <h2>Per segment (model)</h2>{_table(segments) if len(segments) else "<p>too few rows</p>"}
 <div class="row"><div><h2>Calibration</h2>{_image(images["calibration.png"], "calibration")}
 </div><div><h2>Lift</h2>{_image(images["gains.png"], "gain chart")}</div></div>

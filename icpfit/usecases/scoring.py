@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from icpfit.io import InputError, atomic_path
+from icpfit.io import InputError, write_bytes
 from icpfit.registry import LoadedModel, load_model
 from icpfit.serving.account_explanation import explain_account, waterfall_png
 from icpfit.serving.batch import (
@@ -118,8 +118,7 @@ def explain(
     scored = model.predict(None, row.head(1), {"reasons": 0}).iloc[0]
     table, base = explain_account(row, model.bundle, model.booster, model.explainer)
     if plot is not None:
-        with atomic_path(plot) as tmp:
-            tmp.write_bytes(waterfall_png(table, base, f"{account_id}: tier {scored['fit_tier']}"))
+        write_bytes(waterfall_png(table, base, f"{account_id}: tier {scored['fit_tier']}"), plot)
     return Explanation(account_id, loaded.name, loaded.version, scored, table, base, plot)
 
 

@@ -1,0 +1,76 @@
+"""Tiers come from the config everywhere: the run's metrics, the report, the retrain's comparison
+with the champion and `icpfit compare` all use the configured A+B share (here 25%, not 30%)."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from icpfit.training.metrics import ltv_captured
+from tests.e2e.cli import invoke, store_in
+
+TIERS = {"A": 0.05, "B": 0.20, "C": 0.30}
+TOP_SHARE = TIERS["A"] + TIERS["B"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiers")
+    with store_in(root):
+        invoke("sample-data", "--out", "data", "--accounts", "3000", "--seed", "21")
+        config = yaml.safe_load((root / "data" / "icpfit.yaml").read_text())
+        (root / "data" / "icpfit.yaml").write_text(yaml.safe_dump({**config, "tiers": TIERS}))
+        invoke("train", "--config", "data/icpfit.yaml", "--as-of", "2026-06-30")
+        invoke(
+            "train",
+            "--config",
+            "data/icpfit.yaml",
+            "--as-of",
+            "2026-09-30",
+            "--promote",
+            "never",
+            "--report",
+            "q3.html",
+        )
+        yield root
+
+
+def test_report_and_comparisons_use_the_configured_share(store):
+    client = MlflowClient()
+    run_id = client.get_model_version("icp-fit", "2").run_id
+    assert "top 25% by each scorer" in (store / "q3.html").read_text()
+    in_run = pd.read_csv(
+        mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path="compare/holdout_metrics.csv"
+        )
+    ).set_index("model")
+    logged = client.get_run(run_id).data.metrics["model_ltv_share_tiers_ab"]
+    assert in_run.loc["model B", "ltv_share_tiers_ab"] == pytest.approx(logged, abs=1e-9)
+
+    invoke(
+        "compare",
+        "--model-a",
+        "models:/icp-fit/1",
+        "--model-b",
+        "models:/icp-fit/2",
+        "--input",
+        store / "data" / "accounts.csv",
+        "--output",
+        store / "cmp",
+    )
+    table = pd.read_csv(store / "cmp" / "holdout_metrics.csv").set_index("model")
+    holdout = pd.read_parquet(
+        mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path="population/holdout_accounts.parquet"
+        )
+    )
+    rows = holdout.drop(columns=["__icpfit_target", "__icpfit_ltv"])
+    scores = mlflow.pyfunc.load_model("models:/icp-fit/2").predict(rows)["fit_probability"]
+    ltv = holdout["__icpfit_ltv"].to_numpy(dtype=float)
+    expected = ltv_captured(ltv, scores.to_numpy(dtype=float), TOP_SHARE)
+    assert table.loc["model B", "ltv_share_tiers_ab"] == pytest.approx(expected, abs=1e-9)
+    default = ltv_captured(ltv, scores.to_numpy(dtype=float), 0.3)
+    assert expected != pytest.approx(default, abs=1e-6), "the data cannot tell 25% from 30%"
