@@ -204,12 +204,6 @@ def score(
 
     _tracking()
     with _user_errors(), console.status("Scoring…") as status:
-        done = [0]
-
-        def advance(rows: int) -> None:
-            done[0] += rows
-            status.update(f"Scored {done[0]:,} accounts")
-
         result = score_file(
             input_path,
             output,
@@ -219,7 +213,7 @@ def score(
             technologies,
             engine.value,
             spark_master,
-            advance,
+            render.row_counter(status, "Scored {:,} accounts"),
         )
     render.print_scored_file(result, console)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.status import Status
 from rich.table import Table
 
 from icpfit.features.data_report import DataReport
@@ -88,6 +90,17 @@ def _cohort_table(report: DataReport) -> Table:
         share = report.cohorts.get("ideal", 0) / matured
         table.caption = f"{matured:,} matured customers, {share:.0%} ideal"
     return table
+
+
+def row_counter(status: Status, template: str) -> Callable[[int], None]:
+    """A callback that adds up rows done and shows the running total in `status`."""
+    done = [0]
+
+    def advance(rows: int) -> None:
+        done[0] += rows
+        status.update(template.format(done[0]))
+
+    return advance
 
 
 def print_sample(sample: Sample, console: Console) -> None:

@@ -15,8 +15,9 @@ from icpfit.features.pipeline import LabelledExport, prepare
 from icpfit.features.problems import RawTable, errors_of
 from icpfit.io import ExportError, read_export
 from icpfit.registry import RegisteredVersion, load_champion, log_and_register
-from icpfit.training.comparable import candidate_model as build_candidate
 from icpfit.training.comparable import (
+    ComparableModel,
+    candidate_model,
     compare_models,
     comparison_rows,
     drift_against,
@@ -82,17 +83,11 @@ def retrain(
     drift = drift_against(champion, population, prepared.features.specs)
     step("Drawing the report…")
     report = build_report(run, prepared, config, quarter, drift)
-    candidate = build_candidate(run, prepared, config, report, quarter, population)
+    candidate = candidate_model(run, prepared, config, report, quarter, population)
     comparison, decision = None, should_promote(run.metrics.loc["model"].to_dict(), None)
     if champion is not None:
-        step(f"Comparing with {champion.label} on its and this run's holdout and prospects…")
-        top_share = config.tiers.A + config.tiers.B
-        metrics = holdout_metrics(champion, candidate, candidate.holdout, top_share)
-        decision = promotion_decision(metrics, promote)
-        rows, rows_before = comparison_rows(raw, config, prepared, champion.as_of)
-        comparison = compare_models(
-            champion, candidate, rows, rows_before, config.drift.psi_threshold, metrics
-        )
+        step(f"Comparing with {champion.label} on this run's holdout and the prospects…")
+        comparison, decision = judge(champion, candidate, raw, prepared, config, promote)
     step("Logging to MLflow and registering…")
     version = log_and_register(
         run,
@@ -118,9 +113,23 @@ def labelled_export(config: IcpConfig, as_of: date) -> tuple[dict[str, RawTable]
     return raw, prepared
 
 
-def promotion_decision(metrics: pd.DataFrame, mode: Mode) -> Decision:
-    """The written rule on the champion's (model A) and the candidate's (model B) numbers on
-    the candidate's holdout."""
-    return should_promote(
+def judge(
+    champion: ComparableModel,
+    candidate: ComparableModel,
+    raw: dict[str, RawTable],
+    prepared: LabelledExport,
+    config: IcpConfig,
+    mode: Mode,
+) -> tuple[Comparison, Decision]:
+    """The champion (A) against the candidate (B): both score the candidate's holdout once, and
+    the written promotion rule is applied to the same numbers the comparison reports."""
+    top_share = config.tiers.A + config.tiers.B
+    metrics = holdout_metrics(champion, candidate, candidate.holdout, top_share)
+    decision = should_promote(
         metrics.loc["model B"].to_dict(), metrics.loc["model A"].to_dict(), mode=mode
     )
+    rows, rows_before = comparison_rows(raw, config, prepared, champion.as_of)
+    comparison = compare_models(
+        champion, candidate, rows, rows_before, config.drift.psi_threshold, metrics
+    )
+    return comparison, decision
