@@ -97,9 +97,9 @@ def validate(config: opt.Config, as_of: opt.AsOf = None) -> None:
 
     settings, cutoff = _settings(config, as_of)
     with console.status("Reading and checking the export…"):
-        report = validate_export(settings, cutoff)
-    render.print_data_report(report, console)
-    if report.errors:
+        result = validate_export(settings, cutoff)
+    render.print_validation(result, console)
+    if (report := result.report).errors:
         lines = [p.message for p in report.errors]
         raise _fail("\n".join([*lines, f"{len(lines)} errors: the export cannot be used yet"]), 1)
 

@@ -195,6 +195,20 @@ class DriftSettings(_Section):
     psi_threshold: float = Field(0.25, gt=0)
 
 
+class SplitCounts(_Section):
+    train: int = Field(20, ge=1)
+    validation: int = Field(5, ge=1)
+    holdout: int = Field(5, ge=1)
+
+
+class Minimums(_Section):
+    """The fewest ideal and non-ideal customers each part of the temporal split needs before
+    icpfit trains and judges a model (`validate` reports the counts against them)."""
+
+    ideal: SplitCounts = SplitCounts()
+    non_ideal: SplitCounts = SplitCounts()
+
+
 class Registry(_Section):
     experiment: str = Field("icp-fit", min_length=1)
     model_name: str = Field("icp-fit", min_length=1)
@@ -217,6 +231,7 @@ class IcpConfig(_Section):
     model: ModelSettings = ModelSettings()
     registry: Registry = Registry()
     drift: DriftSettings = DriftSettings()
+    minimums: Minimums = Minimums()
     source: Path | None = Field(None, exclude=True)
     """The file this config was read from (set by `load_config`, not by the YAML)."""
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
@@ -14,7 +15,7 @@ from icpfit.features.labels import COHORTS
 
 if TYPE_CHECKING:
     from icpfit.training.compare import Comparison
-    from icpfit.usecases import Explanation, Retrain, Sample, ScoredFile
+    from icpfit.usecases import Explanation, Retrain, Sample, ScoredFile, Validation
 
 TIERS = ("A", "B", "C", "D", "X")
 HOLDOUT_COLUMNS = ("roc_auc", "pr_auc", "brier", "lift_top_decile", "ltv_share_tiers_ab")
@@ -46,6 +47,32 @@ def print_data_report(report: DataReport, console: Console) -> None:
     console.print(f"\n[bold]{len(report.errors)} errors, {len(warnings)} warnings[/]")
     for problem in warnings:
         console.print(f"[yellow]warning:[/] {problem.message}", highlight=False, soft_wrap=True)
+
+
+def print_validation(result: Validation, console: Console) -> None:
+    print_data_report(result.report, console)
+    if result.readiness is None:
+        return
+    counts = result.readiness.counts
+    table = Table(
+        "part", "labelled", "ideal", "non-ideal", title="Enough to train?", title_justify="left"
+    )
+    for part, row in counts.iterrows():
+        table.add_row(
+            str(part),
+            f"{row['labelled']:,}",
+            _against(row["ideal"], row["ideal_min"]),
+            _against(row["non_ideal"], row["non_ideal_min"]),
+        )
+    table.caption = f"minimums from `minimums` in the config; {result.readiness.window}"
+    console.print(table)
+    style = "green" if result.readiness.can_train else "bold red"
+    console.print(f"[{style}]{escape(result.readiness.verdict())}[/]")
+
+
+def _against(count: int, minimum: int) -> str:
+    text = f"{count:,} (min {minimum:,})"
+    return text if count >= minimum else f"[red]{text}[/]"
 
 
 def _frame_table(title: str, frame) -> Table:

@@ -13,10 +13,9 @@ from icpfit.features.pipeline import LabelledExport
 from icpfit.training.icp_filter import IcpFilter
 from icpfit.training.metrics import classification_metrics, ltv_captured, segment_metrics
 from icpfit.training.model import BoostedFit, LogisticBaseline
-from icpfit.training.split import temporal_split
+from icpfit.training.split import SPLITS, temporal_split
 from icpfit.training.tiers import tier_thresholds
 
-MIN_IDEAL_PER_SPLIT = {"train": 20, "validation": 5, "holdout": 5}
 EMPLOYEE_BANDS = ([0, 50, 200, 1000, np.inf], ["1-49", "50-199", "200-999", "1000+"])
 
 
@@ -59,26 +58,80 @@ def training_rows(prepared: LabelledExport, config: IcpConfig) -> pd.Series:
     return labels["target"].notna() & ~excluded & (labels["decided_date"] <= horizon)
 
 
-def check_label_counts(split: pd.Series, target: pd.Series) -> None:
-    ideal = target.groupby(split).sum()
-    short = {
-        s: int(ideal.get(s, 0)) for s, need in MIN_IDEAL_PER_SPLIT.items() if ideal.get(s, 0) < need
-    }
-    if short:
-        counts = ", ".join(f"{s} {n} (need {MIN_IDEAL_PER_SPLIT[s]})" for s, n in short.items())
+@dataclass(frozen=True)
+class Readiness:
+    """Whether an export can train: labelled accounts per part of the temporal split against
+    the configured minimums."""
+
+    counts: pd.DataFrame
+    """Index train / validation / holdout; columns labelled, ideal, non_ideal, their minimums,
+    and the shortfalls (how many more are needed, 0 when enough)."""
+    window: str
+    """The data window, to say what to change."""
+
+    @property
+    def can_train(self) -> bool:
+        return int(self.counts[["ideal_short", "non_ideal_short"]].to_numpy().sum()) == 0
+
+    def verdict(self) -> str:
+        """'enough to train', or what is missing in total and per part of the split."""
+        if self.can_train:
+            return "enough to train"
+        needs = []
+        for kind, short in (("ideal", "ideal_short"), ("non-ideal", "non_ideal_short")):
+            per_part = self.counts[short][self.counts[short] > 0]
+            if len(per_part):
+                parts = ", ".join(f"{part} {int(n)}" for part, n in per_part.items())
+                needs.append(f"{int(per_part.sum())} more {kind} customers ({parts})")
+        return f"cannot train yet: need {' and '.join(needs)}"
+
+
+def readiness(split: pd.Series, target: pd.Series, config: IcpConfig) -> Readiness:
+    """Ideal and non-ideal customers per part of `split` against `config.minimums`."""
+    ideal = target.groupby(split).sum().reindex(SPLITS, fill_value=0).astype(int)
+    labelled = split.value_counts().reindex(SPLITS, fill_value=0).astype(int)
+    need = config.minimums
+    counts = pd.DataFrame(
+        {
+            "labelled": labelled,
+            "ideal": ideal,
+            "non_ideal": labelled - ideal,
+            "ideal_min": [getattr(need.ideal, s) for s in SPLITS],
+            "non_ideal_min": [getattr(need.non_ideal, s) for s in SPLITS],
+        },
+        index=pd.Index(SPLITS, name="part"),
+    )
+    counts["ideal_short"] = (counts["ideal_min"] - counts["ideal"]).clip(lower=0)
+    counts["non_ideal_short"] = (counts["non_ideal_min"] - counts["non_ideal"]).clip(lower=0)
+    window = (
+        "each part is a slice of the labelled accounts by decision date: train the oldest 70%, "
+        "validation the next 15%, holdout the newest 15%"
+    )
+    return Readiness(counts, window)
+
+
+def split_labels(prepared: LabelledExport, config: IcpConfig) -> tuple[pd.Series, pd.Series]:
+    """The temporal split of the training rows and their target."""
+    labels = prepared.labels[training_rows(prepared, config)]
+    return temporal_split(labels["decided_date"]), labels["target"].astype(int)
+
+
+def check_label_counts(split: pd.Series, target: pd.Series, config: IcpConfig) -> None:
+    ready = readiness(split, target, config)
+    if not ready.can_train:
         raise TooFewLabels(
-            f"too few ideal customers to train and judge a model: {counts}; labelled accounts: "
-            f"{len(split):,}. Fix: a later --as-of or a shorter labels.window_months (more matured "
-            "customers), or a larger labels.top_ltv_share / smaller labels.min_expansion"
+            f"too few labelled customers to train and judge a model: {ready.verdict()}; "
+            f"labelled accounts: {len(split):,}; {ready.window}. Fix: a later --as-of or a shorter "
+            "labels.window_months (more matured customers), or a larger labels.top_ltv_share / "
+            "smaller labels.min_expansion (more ideal customers), or lower `minimums` in the "
+            "config if you accept judging a model on fewer accounts"
         )
 
 
 def train_icp_model(prepared: LabelledExport, config: IcpConfig) -> TrainingRun:
-    rows = training_rows(prepared, config)
-    labels = prepared.labels[rows]
-    split = temporal_split(labels["decided_date"])
-    target = labels["target"].astype(int)
-    check_label_counts(split, target)
+    split, target = split_labels(prepared, config)
+    check_label_counts(split, target, config)
+    labels = prepared.labels.loc[split.index]
     X = prepared.features.frame
     part = {name: split.index[split == name] for name in ("train", "validation", "holdout")}
     model = BoostedFit(config.model.params, config.model.seed).fit(

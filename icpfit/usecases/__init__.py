@@ -27,7 +27,10 @@ _HOMES = {
     "load": ("icpfit.config", "load_config"),
     "load_model": ("icpfit.registry", "load_model"),
     "tracking": ("icpfit.registry", "tracking"),
-    **{n: ("icpfit.usecases.data", n) for n in ("Sample", "sample", "validate", "write_sample")},
+    **{
+        n: ("icpfit.usecases.data", n)
+        for n in ("Sample", "Validation", "sample", "validate", "write_sample")
+    },
     **{
         n: ("icpfit.usecases.models", n)
         for n in ("ComparisonReport", "Promotion", "Rollback", "compare", "promote", "rollback")

@@ -11,6 +11,7 @@ from icpfit.features.data_report import DataReport, data_report
 from icpfit.features.pipeline import prepare
 from icpfit.features.sample import SampleExport, generate_sample
 from icpfit.io import read_export, write_json, write_table, write_yaml
+from icpfit.training.fit import Readiness, readiness, split_labels
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,20 @@ def write_sample(export: SampleExport, folder: Path) -> Path:
     return folder / "icpfit.yaml"
 
 
-def validate(config: IcpConfig, as_of: date) -> DataReport:
-    """Read the export, check it against the contract, label and featurise it as of `as_of`."""
+@dataclass(frozen=True)
+class Validation:
+    report: DataReport
+    readiness: Readiness | None
+    """Labelled customers per part of the split against the minimums; None with errors."""
+
+
+def validate(config: IcpConfig, as_of: date) -> Validation:
+    """Read the export, check it against the contract, label and featurise it as of `as_of`,
+    and say whether it has enough labelled customers to train."""
     raw, read_problems = read_export(config)
     prepared, problems = prepare(raw, config, as_of) if not read_problems else (None, [])
-    return data_report(raw, prepared, [*read_problems, *problems], config, as_of)
+    report = data_report(raw, prepared, [*read_problems, *problems], config, as_of)
+    if prepared is None:
+        return Validation(report, None)
+    split, target = split_labels(prepared, config)
+    return Validation(report, readiness(split, target, config))
