@@ -35,8 +35,14 @@ def should_promote(
     mode: Mode = "auto",
 ) -> Decision:
     """Which alias the candidate gets; `champion` holds the champion re-scored on the same rows."""
+    if champion is None and mode == "never":
+        return Decision(
+            "challenger",
+            "--promote never: no champion yet, and this first model is not made one "
+            "(icpfit promote VERSION makes it champion)",
+        )
     if champion is None:
-        return Decision("champion", "first model: no champion yet", forced=False)
+        return Decision("champion", "first model: no champion yet", forced=mode == "force")
     numbers = (
         f"candidate AUC {candidate['roc_auc']:.4f} lift {candidate['lift_top_decile']:.2f}"
         f" vs champion AUC {champion['roc_auc']:.4f} lift "

@@ -84,7 +84,10 @@ def retrain(
     step("Drawing the report…")
     report = build_report(run, prepared, config, quarter, drift)
     candidate = candidate_model(run, prepared, config, report, quarter, population)
-    comparison, decision = None, should_promote(run.metrics.loc["model"].to_dict(), None)
+    comparison, decision = (
+        None,
+        should_promote(run.metrics.loc["model"].to_dict(), None, mode=promote),
+    )
     if champion is not None:
         step(f"Comparing with {champion.label} on this run's holdout and the prospects…")
         comparison, decision = judge(champion, candidate, raw, prepared, config, promote)

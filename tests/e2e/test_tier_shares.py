@@ -23,7 +23,11 @@ def store(tmp_path_factory):
         invoke("sample-data", "--out", "data", "--accounts", "3000", "--seed", "21")
         config = yaml.safe_load((root / "data" / "icpfit.yaml").read_text())
         (root / "data" / "icpfit.yaml").write_text(yaml.safe_dump({**config, "tiers": TIERS}))
-        invoke("train", "--config", "data/icpfit.yaml", "--as-of", "2026-06-30")
+        first = invoke(
+            "train", "--config", "data/icpfit.yaml", "--as-of", "2026-06-30", "--promote", "never"
+        )
+        champion_after_first = MlflowClient().get_registered_model("icp-fit").aliases
+        invoke("promote", "1")
         invoke(
             "train",
             "--config",
@@ -35,10 +39,17 @@ def store(tmp_path_factory):
             "--report",
             "q3.html",
         )
-        yield root
+        yield root, first.stdout, champion_after_first
+
+
+def test_promote_never_leaves_an_empty_registry_without_a_champion(store):
+    _, first, aliases = store
+    assert "Registered icp-fit v1 as challenger: --promote never: no champion yet" in first
+    assert {k: str(v) for k, v in aliases.items()} == {"challenger": "1"}
 
 
 def test_report_and_comparisons_use_the_configured_share(store):
+    store, *_ = store
     client = MlflowClient()
     run_id = client.get_model_version("icp-fit", "2").run_id
     assert "top 25% by each scorer" in (store / "q3.html").read_text()

@@ -9,6 +9,12 @@ def test_first_model_becomes_champion():
     assert should_promote(CHAMPION, None).alias == "champion"
 
 
+def test_promote_never_never_makes_a_champion_not_even_the_first():
+    first = should_promote(CHAMPION, None, mode="never")
+    assert first.alias == "challenger" and "--promote never" in first.reason
+    assert should_promote(CHAMPION, None, mode="force").forced
+
+
 def test_rule_boundaries():
     rule = PromotionRule(max_auc_drop=0.005, max_lift_drop=0.05)
     assert (
