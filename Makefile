@@ -30,10 +30,12 @@ demo: setup ## Sample export -> validate -> two quarterly retrains (compare, pro
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit train --config data/icpfit.yaml --as-of 2026-09-30 \
 		--report reports/2026Q3.html
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit score --input data/accounts.csv \
-		--technologies data/technologies.csv --output scored/accounts.csv
+		--technologies data/technologies.csv --signals data/signals.csv --as-of 2026-09-30 \
+		--output scored/accounts.csv
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit compare --model-a models:/icp-fit/1 \
 		--model-b models:/icp-fit/2 --input data/accounts.csv \
-		--technologies data/technologies.csv --output compare
+		--technologies data/technologies.csv --signals data/signals.csv --as-of 2026-09-30 \
+		--output compare
 	@echo "Demo done. Open the latest run's report: $(DEMO_DIR)/reports/2026Q3.html"
 	@echo "Scored accounts with reasons: $(DEMO_DIR)/scored/accounts.csv"
 	@echo "v1 against v2 on every account: $(DEMO_DIR)/compare/compare.html"

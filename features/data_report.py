@@ -32,6 +32,8 @@ class DataReport:
     features: dict[str, int]
     disqualified: dict[str, int]
     problems: list[Problem]
+    label_mode: str = "subscription"
+    """`labels.mode` of the config: where LTV, retention and expansion came from."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -52,7 +54,9 @@ def data_report(
     """Everything `validate` prints; with errors only the tables and the problems are known."""
     if prepared is None:
         empty = pd.DataFrame()
-        return DataReport(as_of, _tables(raw, None), empty, {}, {}, {}, problems)
+        return DataReport(
+            as_of, _tables(raw, None), empty, {}, {}, {}, problems, config.labels.mode
+        )
     export = prepared.export
     reasons = disqualified_reason(export.accounts, config.disqualifiers).value_counts()
     groups = pd.Series([s.group for s in prepared.features.specs]).value_counts()
@@ -64,6 +68,7 @@ def data_report(
         features={str(group): int(n) for group, n in groups.items()},
         disqualified={str(reason): int(n) for reason, n in reasons.items()},
         problems=problems,
+        label_mode=config.labels.mode,
     )
 
 

@@ -243,6 +243,15 @@ def technology_table(
     return pd.DataFrame(present, index=index, columns=columns).assign(**table)
 
 
+def signal_counts(
+    signals: pd.DataFrame, reference: pd.Series, specs: tuple[FeatureSpec, ...]
+) -> pd.DataFrame | None:
+    """Each signal feature of `specs` per account of `reference`: its signals in the 12 months
+    up to the account's reference date (signal types cleaned, dates parsed). None without
+    signal features."""
+    return _signal_columns(signals, reference, specs)
+
+
 def _signal_columns(
     signals: pd.DataFrame, reference: pd.Series, specs: tuple[FeatureSpec, ...]
 ) -> pd.DataFrame | None:
@@ -284,12 +293,18 @@ def _known_by_reference(
 def _data_coverage(
     frame: pd.DataFrame, specs: tuple[FeatureSpec, ...], declarations: FeatureDeclarations
 ) -> pd.Series:
+    if not declarations.technographic.technologies:
+        specs = tuple(s for s in specs if s.group != "technographic")
+    return data_coverage(frame, specs)
+
+
+def data_coverage(frame: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.Series:
+    """Share of the key attributes of `specs` present per account: each account column, and
+    the tech stack as one attribute when any technology feature is among them."""
     key = [s.name for s in specs if s.kind in ("numeric", "categorical")]
     present = frame[key].notna()
-    if declarations.technographic.technologies:
-        present = present.assign(
-            tech=frame["tech_count"].notna() if "tech_count" in frame else False
-        )
+    if any(s.group == "technographic" for s in specs) and "tech_count" in frame:
+        present = present.assign(tech=frame["tech_count"].notna())
     if present.shape[1] == 0:
         return pd.Series(1.0, index=frame.index, name="data_coverage")
     return present.mean(axis=1).rename("data_coverage")

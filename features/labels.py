@@ -3,6 +3,9 @@
 Only rows dated on or before `as_of` are used: an opportunity is known once created (or closed,
 when it has no created date) and counts as won or lost only once its close date has passed; a
 revenue month is known once the month is over.
+
+The outcome over a customer's window comes from monthly revenue (`labels.mode: subscription`,
+`outcome_window`) or from the amounts of its won opportunities (`bookings`, `order_window`).
 """
 
 from __future__ import annotations
@@ -22,8 +25,7 @@ LABELLED = ("ideal", "low_value", "churned", "lost")
 def opportunity_status(opportunities: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Per account, as of the cutoff: first won date, and whether it has lost or open deals."""
     cutoff = pd.Timestamp(as_of)
-    known_since = opportunities["created_date"].fillna(opportunities["close_date"])
-    known = opportunities[known_since.le(cutoff) | known_since.isna()]
+    known = _known(opportunities, cutoff)
     closed = known["close_date"].le(cutoff)
     stage = known["stage"].where(closed | known["stage"].eq("open"), "open")
     status = known[["account_id"]].assign(
@@ -40,9 +42,14 @@ def opportunity_status(opportunities: pd.DataFrame, as_of: date) -> pd.DataFrame
     )
 
 
-def acquisition_dates(opportunities: pd.DataFrame, revenue: pd.DataFrame, as_of: date) -> pd.Series:
-    """First won close date; the first revenue month for accounts with no opportunities at all."""
+def acquisition_dates(
+    opportunities: pd.DataFrame, revenue: pd.DataFrame | None, as_of: date
+) -> pd.Series:
+    """First won close date; the first revenue month for accounts with no opportunities at all
+    (not with bookings labels, whose `revenue` is None)."""
     won = opportunity_status(opportunities, as_of)["first_won"].dropna()
+    if revenue is None:
+        return won.rename("acquisition_date").rename_axis("account_id")
     billed = revenue[month_end(revenue["month"]).le(pd.Timestamp(as_of)) & revenue["mrr"].gt(0)]
     no_opportunities = ~is_member(billed["account_id"], opportunities["account_id"])
     first_month = billed[no_opportunities].groupby("account_id")["month"].min()
@@ -84,6 +91,54 @@ def outcome_window(
     )
 
 
+def order_window(
+    opportunities: pd.DataFrame, acquisition: pd.Series, rules: LabelRules, as_of: date
+) -> pd.DataFrame:
+    """LTV, retention and expansion from won orders in [acquisition, + `window_months`).
+
+    Won amounts closed on one day are one order, and a day only counts as an order when its
+    total is positive (credit notes net into it). `ltv` = every won amount in the window, the
+    first order included; `retained` = at least one order after the first; `expansion` = the
+    mean repeat order over the first order (NaN without a repeat order: it is churned anyway).
+    A customer whose window's last day is after the cutoff is immature and gets no outcome.
+    """
+    cutoff = pd.Timestamp(as_of)
+    end = acquisition + pd.DateOffset(months=rules.window_months)
+    window = pd.DataFrame(
+        {"start": acquisition, "end": end, "window_end": end - pd.Timedelta(1, "D")}
+    )
+    window = window.assign(mature=window["window_end"].le(cutoff))
+    won = _known(opportunities, cutoff)
+    won = won[won["stage"].eq("won") & won["close_date"].le(cutoff)]
+    rows = won[["account_id", "close_date", "amount"]].merge(
+        window[["start", "end"]], left_on="account_id", right_index=True
+    )
+    rows = rows[(rows["close_date"] >= rows["start"]) & (rows["close_date"] < rows["end"])]
+    days = rows.groupby(["account_id", "close_date"])["amount"].sum()
+    orders = days[days > 0].reset_index()
+    later = orders[orders.groupby("account_id").cumcount() > 0].groupby("account_id")["amount"]
+    out = window[["window_end", "mature"]].assign(
+        ltv=rows.groupby("account_id")["amount"].sum().reindex(window.index).fillna(0.0),
+        first_order=orders.groupby("account_id")["amount"].first().reindex(window.index),
+        repeat_orders=later.size().reindex(window.index).fillna(0).astype("Int64"),
+    )
+    repeat_mean = later.mean().reindex(window.index)
+    out = out.assign(
+        retained=out["repeat_orders"].gt(0).astype(bool),
+        expansion=repeat_mean / out["first_order"],
+    )
+    outcome = ["ltv", "first_order", "repeat_orders", "retained", "expansion"]
+    return out.astype({"retained": object}).assign(
+        **{c: out[c].where(out["mature"]) for c in outcome}
+    )
+
+
+def _known(opportunities: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Opportunities known at the cutoff: created (or, undated, closed) on or before it."""
+    known_since = opportunities["created_date"].fillna(opportunities["close_date"])
+    return opportunities[known_since.le(cutoff) | known_since.isna()]
+
+
 def label_cohorts(customers: pd.DataFrame, rules: LabelRules) -> pd.Series:
     """Cohort of each matured customer: ideal, low_value or churned."""
     retained = customers["retained"].astype(bool)
@@ -104,11 +159,17 @@ def label_accounts(
     """One row per account: cohort, target (1 ideal, 0 other labelled, NA unlabelled), outcome.
 
     `decided_date` orders labelled accounts in time for a temporal split: the acquisition date of
-    a matured customer, the last lost close date of a lost account.
+    a matured customer, the last lost close date of a lost account. With `rules.mode` bookings,
+    `revenue` is not used.
     """
+    bookings = rules.mode == "bookings"
     status = opportunity_status(opportunities, as_of).reindex(account_ids)
-    acquisition = acquisition_dates(opportunities, revenue, as_of).reindex(account_ids).dropna()
-    outcomes = outcome_window(revenue, acquisition, rules, as_of)
+    acquired = acquisition_dates(opportunities, None if bookings else revenue, as_of)
+    acquisition = acquired.reindex(account_ids).dropna()
+    if bookings:
+        outcomes = order_window(opportunities, acquisition, rules, as_of)
+    else:
+        outcomes = outcome_window(revenue, acquisition, rules, as_of)
     mature = outcomes[outcomes["mature"]]
     cohort = pd.Series("prospect", index=pd.Index(account_ids, name="account_id"), dtype=object)
     lost = status["has_lost"].fillna(False) & ~status["has_open"].fillna(False).astype(bool)

@@ -5,6 +5,9 @@ The logit drives the whole funnel: getting an opportunity, winning it, the first
 and upsells. The exported tables then lose data the way enrichment providers do, so a model sees
 less than the simulation knew. `truth` and `drivers` describe the simulation for tests and
 benchmarks; training must never read them.
+
+`business="transactional"` turns the same simulated customers into repeat orders instead of
+monthly revenue (features/sample_orders.py): no revenue table, labels from won opportunity amounts.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ MC_DRAWS = 64
 PRICE_SCALE = 0.25
 TRAP = "Northwind Tag"
 TABLES = ("accounts", "technologies", "opportunities", "revenue", "signals")
+BUSINESSES = ("subscription", "transactional")
 SIGNALS = ("funding_round", "exec_hire", "hiring_surge", "tech_install")
 # industry: (share of B2B accounts, share of B2C accounts, fit effect at the start, at as_of)
 INDUSTRIES = {
@@ -87,6 +91,7 @@ TECHNOLOGIES = {
 TECH_EFFECTS = {
     "Snowflake": (0.6, 0.6), "dbt": (0.5, 0.5), "Salesforce": (0.5, 0.5), "HubSpot": (-0.2, 0.7),
 }  # fmt: skip
+DEAL_KINDS = ("new", "expansion", "renewal")
 STAGES = (
     "Unfunded", "Seed", "Series A", "Series B", "Series C", "Series D+", "Private Equity", "Public",
 )  # fmt: skip
@@ -115,7 +120,7 @@ GAPS = {
     ("open_job_postings",): 0.10,
 }  # fmt: skip
 
-__all__ = ["SampleExport", "generate_sample"]
+__all__ = ["BUSINESSES", "SampleExport", "generate_sample"]
 
 Arrays = dict[str, np.ndarray]
 
@@ -126,8 +131,9 @@ class SampleExport:
 
     `truth` has one row per account: account_id, true_fit, fit_logit, entry_date, segment (B2B or
     B2C), the true industry and employees, outcome (customer, lost, open or prospect),
-    acquisition_date, churn_month (first unpaid month, if churned) and known_stack (whether the
-    technologies table has the account at all). `drivers` is JSON-ready.
+    acquisition_date, churn_month (first unpaid month, if churned; for a transactional sample the
+    first month it no longer orders) and known_stack (whether the technologies table has the
+    account at all). `drivers` is JSON-ready.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -137,14 +143,21 @@ class SampleExport:
 
 
 def generate_sample(
-    accounts: int = 20_000, seed: int = 7, as_of: date = date(2026, 9, 30)
+    accounts: int = 20_000,
+    seed: int = 7,
+    as_of: date = date(2026, 9, 30),
+    business: str = "subscription",
 ) -> SampleExport:
     """Accounts first contacted from January 1st four years before `as_of` until `as_of`.
 
-    Nothing is dated after `as_of`; the same arguments always give identical frames.
+    Nothing is dated after `as_of`; the same arguments always give identical frames. A
+    `transactional` business has the same accounts, technologies and signals as a subscription
+    one with the same seed, but sells in repeat orders: no revenue table, `labels.mode: bookings`.
     """
     if accounts < 1:
         raise ValueError(f"accounts must be at least 1 (got {accounts})")
+    if business not in BUSINESSES:
+        raise ValueError(f"business must be one of {', '.join(BUSINESSES)} (got {business!r})")
     rng = np.random.default_rng(seed)
     first_day = date(as_of.year - 4, 1, 1)
     start, end = _day(first_day), _day(as_of)
@@ -162,6 +175,10 @@ def generate_sample(
         "revenue": _revenue_table(rng, cust, ids),
         "signals": _signals_table(rng, acc, ids, end),
     }
+    if business == "transactional":
+        from icpfit.features.sample_orders import transactional  # it builds on this module
+
+        return transactional(seed, acc, cust, ids, tables, first_day, as_of)
     fit = _true_fit(np.random.default_rng([seed, 1]), acc, _ltv_threshold(cust, end))
     return SampleExport(
         tables, _config(as_of), _truth(acc, cust, ids, fit), _drivers(first_day, as_of)
@@ -464,12 +481,12 @@ def _deal_rows(who: np.ndarray, created, close, stage, amount, kind) -> Arrays:
     return {name: np.broadcast_to(c, who.shape) for name, c in zip(names, columns, strict=True)}
 
 
-def _new_deals(acc: Arrays) -> list[Arrays]:
-    """New-business opportunities, sized at a year of the first MRR."""
+def _new_deals(acc: Arrays, months: int = 12, digits: int = -2) -> list[Arrays]:
+    """New-business opportunities, sized at `months` of the first MRR."""
     parts = []
     for suffix in ("", "2"):
         i = np.flatnonzero(acc["created" + suffix] >= 0)
-        amount = np.round(12 * acc["mrr0"][i], -2)
+        amount = np.round(months * acc["mrr0"][i], digits)
         columns = (acc[key + suffix][i] for key in ("created", "close", "stage"))
         parts.append(_deal_rows(i, *columns, amount, 0))
     return parts
@@ -497,7 +514,11 @@ def _customer_deals(rng: np.random.Generator, cust: Arrays) -> list[Arrays]:
 def _opportunities_table(
     rng: np.random.Generator, acc: Arrays, cust: Arrays, ids: np.ndarray
 ) -> pd.DataFrame:
-    parts = _new_deals(acc) + _customer_deals(rng, cust)
+    return _deal_frame(_new_deals(acc) + _customer_deals(rng, cust), ids, DEAL_KINDS)
+
+
+def _deal_frame(parts: list[Arrays], ids: np.ndarray, kinds: tuple[str, ...]) -> pd.DataFrame:
+    """The opportunities table from blocks of deals, ordered by creation date and account."""
     deals = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     order = np.lexsort((deals["kind"], deals["who"], deals["created"]))
     return pd.DataFrame(
@@ -510,7 +531,7 @@ def _opportunities_table(
             "created_date": _dates(deals["created"][order]),
             "close_date": _dates(deals["close"][order]),
             "amount": deals["amount"][order].astype(float),
-            "type": _names(("new", "expansion", "renewal"), deals["kind"][order]),
+            "type": _names(kinds, deals["kind"][order]),
         }
     )
 

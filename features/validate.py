@@ -11,7 +11,7 @@ from datetime import date
 
 import pandas as pd
 
-from icpfit.config import REQUIRED_COLUMNS, REQUIRED_TABLES, IcpConfig, normalise_stage
+from icpfit.config import REQUIRED_COLUMNS, IcpConfig, normalise_stage
 from icpfit.features.parsing import (
     clean_text,
     is_member,
@@ -28,13 +28,25 @@ TECH_COLUMNS = ["account_id", "technology", "first_seen"]
 SIGNAL_COLUMNS = ["account_id", "date", "signal_type", "value"]
 
 
+def no_revenue() -> pd.DataFrame:
+    """The revenue table of an export labelled from bookings: typed, with no rows."""
+    return pd.DataFrame(
+        {
+            "account_id": pd.Series(dtype=object),
+            "month": pd.Series(dtype="datetime64[ns]"),
+            "mrr": pd.Series(dtype=float),
+        }
+    )
+
+
 @dataclass(frozen=True)
 class CrmExport:
     """The typed tables of one export. Opportunity stages are won / lost / open."""
 
     accounts: pd.DataFrame
     opportunities: pd.DataFrame
-    revenue: pd.DataFrame
+    revenue: pd.DataFrame = field(default_factory=no_revenue)
+    """Monthly mrr; no rows with `labels.mode: bookings`."""
     technologies: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TECH_COLUMNS))
     signals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SIGNAL_COLUMNS))
     files: dict[str, str] = field(default_factory=dict)
@@ -60,11 +72,15 @@ def validate_export(
 ) -> tuple[CrmExport | None, list[Problem]]:
     """Typed, de-duplicated tables and every problem found; None when a table is unusable."""
     check = _Check(config.source.name if config.source else "the config")
-    if any(name not in raw for name in REQUIRED_TABLES):
+    if any(name not in raw for name in config.required_tables()):
         return None, check.problems
+    bookings = config.labels.mode == "bookings"
+    if bookings:
+        _revenue_ignored(config, check)
+        raw = {name: table for name, table in raw.items() if name != "revenue"}
     accounts = _accounts(raw["accounts"], config, check)
     opportunities = _opportunities(raw["opportunities"], config, check)
-    revenue = _revenue(raw["revenue"], check)
+    revenue = no_revenue() if bookings else _revenue(raw["revenue"], check)
     technologies = _technologies(raw.get("technologies"), check)
     signals = _signals(raw.get("signals"), check)
     if any(t is None for t in (accounts, opportunities, revenue, technologies, signals)):
@@ -74,7 +90,8 @@ def validate_export(
         technologies = pd.concat([technologies, stack], ignore_index=True)
     known = pd.Index(accounts["account_id"])
     opportunities = _known_accounts(raw["opportunities"], opportunities, known, check)
-    revenue = _known_accounts(raw["revenue"], revenue, known, check)
+    if "revenue" in raw:
+        revenue = _known_accounts(raw["revenue"], revenue, known, check)
     if "technologies" in raw:
         technologies = _known_accounts(raw["technologies"], technologies, known, check)
     if "signals" in raw:
@@ -250,7 +267,61 @@ def _opportunities(table: RawTable, config: IcpConfig, check: _Check) -> pd.Data
     }
     if "type" in frame.columns:
         columns["type"] = clean_text(frame["type"]).str.casefold()
+    if config.labels.mode == "bookings":
+        _booked_amounts(table, frame, stage.eq("won"), amount, check)
     return frame[["account_id"]].assign(**columns)
+
+
+def _booked_amounts(
+    table: RawTable, frame: pd.DataFrame, won: pd.Series, amount: pd.Series, check: _Check
+) -> None:
+    """Bookings labels add up won amounts: the column must exist and every won deal needs one."""
+    fix_mode = f"or set labels.mode: subscription in {check.config_name} with a revenue table"
+    if "amount" not in frame.columns:
+        check.error(
+            table,
+            "amount",
+            f"{table.label}: missing column 'amount', which labels.mode: bookings needs (the "
+            f"value of each won order) (columns found: {list_values(frame.columns, 8)}); fix: "
+            f"add it to the export, map it under columns.opportunities.amount, {fix_mode}",
+        )
+        return
+    empty = won & amount.isna() & ~unparsed(frame["amount"], amount)
+    if empty.any():
+        check.error(
+            table,
+            "amount",
+            f"{table.label}: column 'amount' is empty for {int(empty.sum()):,} won "
+            f"opportunities at {table.where(frame.index[empty])}; fix: labels.mode: bookings "
+            f"adds up what won orders are worth, so fill them in, {fix_mode}",
+            int(empty.sum()),
+        )
+    negative = won & amount.lt(0)
+    if negative.any():
+        check.warn(
+            table,
+            "amount",
+            f"{table.label}: {int(negative.sum()):,} won opportunities with a negative amount "
+            f"(credit notes) netted into their account's LTV and that day's order "
+            f"({table.where(frame.index[negative])})",
+            int(negative.sum()),
+        )
+
+
+def _revenue_ignored(config: IcpConfig, check: _Check) -> None:
+    if config.data.revenue is None:
+        return
+    name = config.data.revenue.name
+    check.problems.append(
+        Problem(
+            "warning",
+            name,
+            None,
+            f"{name}: not read: labels.mode is bookings in {check.config_name}, so LTV, "
+            "retention and expansion come from won opportunity amounts, not from mrr; fix: "
+            "remove data.revenue, or set labels.mode: subscription to label from monthly revenue",
+        )
+    )
 
 
 def _revenue(table: RawTable, check: _Check) -> pd.DataFrame | None:

@@ -39,15 +39,17 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 @contextmanager
-def _user_errors():
-    """The errors a user can cause, as one message each: bad input, a model the registry lacks,
-    an export that cannot train, a registry refusal."""
+def _registry_work():
+    """Point MLflow at the tracking store (MLFLOW_TRACKING_URI, else ./mlflow.db), and turn the
+    errors a user can cause into one message each: bad input, a model the registry lacks, an
+    export that cannot train, a registry refusal."""
     from mlflow.exceptions import MlflowException
 
     from icpfit.io import ExportError, InputError
-    from icpfit.registry import ModelNotFound
+    from icpfit.registry import ModelNotFound, tracking
     from icpfit.training.fit import TooFewLabels
 
+    tracking()
     try:
         yield
     except (InputError, ModelNotFound, ExportError, TooFewLabels) as exc:
@@ -56,38 +58,43 @@ def _user_errors():
         raise _fail(exc.message) from None
 
 
+def _date(value: str | None) -> date | None:
+    try:
+        return None if value is None else datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date like 2026-09-30") from None
+
+
+def _tables(technologies, signals, as_of: str | None, tech_stack_column=None):
+    from icpfit.usecases import InputTables
+
+    return InputTables(technologies, signals, _date(as_of), tech_stack_column)
+
+
 def _settings(config: Path, as_of: str | None) -> tuple[IcpConfig, date]:
     try:
         settings = load_config(config)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
-    if as_of is None:
-        return settings, settings.as_of or date.today()
-    try:
-        return settings, datetime.strptime(as_of, "%Y-%m-%d").date()
-    except ValueError:
-        raise typer.BadParameter(f"'{as_of}' is not a date like 2026-09-30") from None
+    return settings, _date(as_of) or settings.as_of or date.today()
 
 
-def _tracking() -> str:
-    from icpfit.registry import tracking
-
-    return tracking()
-
-
-@app.command(
-    "sample-data", epilog="Example: icpfit sample-data --out demo --accounts 5000 --seed 1"
-)
-def sample_data(out: opt.Out, accounts: opt.Accounts = 20_000, seed: opt.Seed = 7) -> None:
+@app.command("sample-data", epilog=opt.EXAMPLES["sample-data"])
+def sample_data(
+    out: opt.Out,
+    accounts: opt.Accounts = 20_000,
+    seed: opt.Seed = 7,
+    business: opt.BusinessKind = opt.Business.subscription,
+) -> None:
     """Write a realistic sample CRM export, a ready icpfit.yaml, and the generator's truth."""
     from icpfit.usecases import sample
 
     with console.status(f"Generating {accounts:,} accounts (seed {seed})…"):
-        result = sample(out, accounts, seed)
+        result = sample(out, accounts, seed, business.value)
     render.print_sample(result, console)
 
 
-@app.command(epilog="Example: icpfit validate --config icpfit.yaml --as-of 2026-06-30")
+@app.command(epilog=opt.EXAMPLES["validate"])
 def validate(config: opt.Config, as_of: opt.AsOf = None) -> None:
     """Check a CRM export and print a data report: tables, coverage, cohorts, every problem.
 
@@ -104,9 +111,7 @@ def validate(config: opt.Config, as_of: opt.AsOf = None) -> None:
         raise _fail("\n".join([*lines, f"{len(lines)} errors: the export cannot be used yet"]), 1)
 
 
-@app.command(
-    epilog="Example: icpfit train --config icpfit.yaml --as-of 2026-06-30 --quarter 2026Q2"
-)
+@app.command(epilog=opt.EXAMPLES["train"])
 def train(
     config: opt.Config,
     as_of: opt.AsOf = None,
@@ -119,16 +124,15 @@ def train(
     from icpfit.usecases import retrain
 
     settings, cutoff = _settings(config, as_of)
-    uri = _tracking()
-    with _user_errors(), console.status("Starting…") as status:
+    with _registry_work(), console.status("Starting…") as status:
         result = retrain(settings, cutoff, quarter, promote.value, step=status.update)
     if report_path is not None:
         write_text(result.report.html, report_path)
         console.print(f"Report written to {report_path}")
-    render.print_retrain(result, uri, console)
+    render.print_retrain(result, console)
 
 
-@app.command("promote", epilog="Example: icpfit promote 3")
+@app.command("promote", epilog=opt.EXAMPLES["promote"])
 def promote_command(
     version: opt.VersionArgument,
     model_name: opt.ModelName = "icp-fit",
@@ -136,29 +140,24 @@ def promote_command(
     """Make a registered version the champion (the one it replaces is recorded for rollback)."""
     from icpfit.usecases import promote
 
-    _tracking()
-    with _user_errors():
+    with _registry_work():
         result = promote(model_name, version)
     console.print(f"{model_name} v{version} is champion (was: {result.previous or 'none'})")
 
 
-@app.command("rollback", epilog="Example: icpfit rollback")
+@app.command("rollback", epilog=opt.EXAMPLES["rollback"])
 def rollback_command(model_name: opt.ModelName = "icp-fit") -> None:
     """Move champion back to the version the current champion replaced."""
     from icpfit.usecases import rollback
 
-    _tracking()
-    with _user_errors():
+    with _registry_work():
         result = rollback(model_name)
     console.print(
         f"{model_name}: champion moved back from v{result.from_version} to v{result.to_version}"
     )
 
 
-@app.command(
-    epilog="Example: icpfit compare --model-a models:/icp-fit/1 --model-b models:/icp-fit@champion "
-    "--input accounts.csv --output compare/"
-)
+@app.command(epilog=opt.EXAMPLES["compare"])
 def compare(
     model_a: opt.ModelA,
     model_b: opt.ModelB,
@@ -167,24 +166,23 @@ def compare(
     technologies: opt.CompareTechnologies = None,
     output: opt.CompareOutput = None,
     psi_threshold: opt.PsiThreshold = 0.25,
+    signals: opt.Signals = None,
+    as_of: opt.SignalsAsOf = None,
 ) -> None:
     """Two model versions on the same accounts: tier migration, moves with their reasons, score
     and input drift, importance and ICP filter changes, metrics on the newer holdout."""
     from icpfit.usecases import compare as compare_versions
 
-    _tracking()
-    with _user_errors(), console.status("Loading both models, scoring the accounts with both…"):
+    with _registry_work(), console.status("Loading both models, scoring the accounts with both…"):
+        tables = _tables(technologies, signals, as_of)
         result = compare_versions(
-            model_a, model_b, input_path, input_before, technologies, psi_threshold, output
+            model_a, model_b, input_path, input_before, tables, psi_threshold, output
         )
     where = str(output / "compare.html") if output else "use --output DIR"
     render.print_comparison(result.comparison, "Comparison", where, console)
 
 
-@app.command(
-    epilog="Example: icpfit score --model models:/icp-fit@champion --input accounts.csv "
-    "--output scored.parquet --reasons 3"
-)
+@app.command(epilog=opt.EXAMPLES["score"])
 def score(
     input_path: opt.ScoreInput,
     output: opt.ScoreOutput,
@@ -194,6 +192,9 @@ def score(
     engine: opt.EngineOption = opt.Engine.pandas,
     spark_master: opt.SparkMaster = "local[*]",
     technologies: opt.ScoreTechnologies = None,
+    signals: opt.Signals = None,
+    as_of: opt.SignalsAsOf = None,
+    tech_stack_column: opt.TechStackColumn = None,
 ) -> None:
     """Score every account with the registered model: tier, score and reasons in words.
 
@@ -202,38 +203,33 @@ def score(
     """
     from icpfit.usecases import score_file
 
-    _tracking()
-    with _user_errors(), console.status("Scoring…") as status:
+    with _registry_work(), console.status("Scoring…") as status:
+        tables = _tables(technologies, signals, as_of, tech_stack_column)
+        counter = render.row_counter(status, "Scored {:,} accounts")
+        engine_settings = {"engine": engine.value, "spark_master": spark_master, "on_rows": counter}
         result = score_file(
-            input_path,
-            output,
-            model,
-            reasons,
-            contributions,
-            technologies,
-            engine.value,
-            spark_master,
-            render.row_counter(status, "Scored {:,} accounts"),
+            input_path, output, model, reasons, contributions, tables, **engine_settings
         )
     render.print_scored_file(result, console)
 
 
-@app.command(
-    epilog="Example: icpfit explain --input accounts.csv --account-id ACC-000050 --plot why.png"
-)
+@app.command(epilog=opt.EXAMPLES["explain"])
 def explain(
     input_path: opt.ExplainInput,
     account_id: opt.AccountId,
     model: opt.ExplainModel = "models:/icp-fit@champion",
     technologies: opt.ExplainTechnologies = None,
     plot: opt.Plot = None,
+    signals: opt.Signals = None,
+    as_of: opt.SignalsAsOf = None,
+    tech_stack_column: opt.TechStackColumn = None,
 ) -> None:
     """Why one account scores as it does: every attribute's value and exact contribution."""
     from icpfit.usecases import explain as explain_one
 
-    _tracking()
-    with _user_errors():
-        result = explain_one(input_path, account_id, model, technologies, plot)
+    with _registry_work():
+        tables = _tables(technologies, signals, as_of, tech_stack_column)
+        result = explain_one(input_path, account_id, model, tables, plot)
     render.print_explanation(result, console)
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 TABLES = ("accounts", "technologies", "opportunities", "revenue", "signals")
 REQUIRED_TABLES = ("accounts", "opportunities", "revenue")
+"""Required in the default `labels.mode: subscription`; bookings labels need no revenue table."""
 
 # Canonical columns per table: required first, then optional. Accounts accept any extra column.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -46,7 +47,8 @@ class DataPaths(_Section):
 
     accounts: Path
     opportunities: Path
-    revenue: Path
+    revenue: Path | None = None
+    """Required unless `labels.mode` is bookings (checked by IcpConfig)."""
     technologies: Path | None = None
     signals: Path | None = None
 
@@ -97,8 +99,13 @@ class TechStack(_Section):
 
 
 class LabelRules(_Section):
-    """DESIGN §3: who is ideal, judged over the first `window_months` after acquisition."""
+    """DESIGN §3: who is ideal, judged over the first `window_months` after acquisition.
 
+    `mode` says where an outcome comes from: `subscription` (monthly recurring revenue in the
+    revenue table) or `bookings` (won opportunity amounts, for repeat-order businesses with no MRR).
+    """
+
+    mode: Literal["subscription", "bookings"] = "subscription"
     window_months: int = Field(12, ge=1, le=120)
     top_ltv_share: float = Field(0.2, gt=0, lt=1)
     min_expansion: float = Field(1.0, gt=0)
@@ -251,6 +258,22 @@ class IcpConfig(_Section):
                 )
         return columns
 
+    @model_validator(mode="after")
+    def _revenue_for_subscription_labels(self) -> IcpConfig:
+        if self.labels.mode == "subscription" and self.data.revenue is None:
+            raise ValueError(
+                "data.revenue: required when labels.mode is subscription (the default): LTV, "
+                "retention and expansion come from monthly mrr; fix: add data.revenue, or set "
+                "labels.mode: bookings to label from won opportunity amounts"
+            )
+        return self
+
+    def required_tables(self) -> tuple[str, ...]:
+        """The tables labels cannot do without in this config's label mode."""
+        if self.labels.mode == "bookings":
+            return ("accounts", "opportunities")
+        return REQUIRED_TABLES
+
     def path_of(self, table: str) -> Path | None:
         """Absolute path of a table: relative paths are relative to the config file."""
         path = getattr(self.data, table)
@@ -289,6 +312,8 @@ def _describe(label: str, err: dict[str, Any]) -> str:
     """One line per problem: file, dotted key, what is wrong and what is allowed."""
     loc = [str(part) for part in err["loc"]]
     key = ".".join(loc) or "(top level)"
+    if not loc and err["type"] == "value_error":  # a rule across sections names its own key
+        return f"{label}: {err['msg'].removeprefix('Value error, ')}"
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         hint = f"; allowed: {', '.join(allowed)}" if allowed else ""

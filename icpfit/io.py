@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from icpfit.config import REQUIRED_TABLES, TABLES, IcpConfig
+from icpfit.config import TABLES, IcpConfig
 from icpfit.features.problems import Problem, RawTable
 
 
@@ -33,16 +33,21 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def read_export(config: IcpConfig) -> tuple[dict[str, RawTable], list[Problem]]:
-    """Read every configured table and rename its columns to canonical names."""
+    """Read every configured table and rename its columns to canonical names.
+
+    With `labels.mode: bookings` a configured revenue table is not read (`validate_export` warns).
+    """
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
     for name in TABLES:
         path = config.path_of(name)
         if path is None:
             continue
+        if name == "revenue" and config.labels.mode == "bookings":
+            continue
         if not path.is_file():
             key = f"data.{name}"
-            required = "required" if name in REQUIRED_TABLES else "configured"
+            required = "required" if name in config.required_tables() else "configured"
             problems.append(
                 Problem(
                     "error",

@@ -16,10 +16,31 @@ class Engine(str, Enum):
     spark = "spark"
 
 
+class Business(str, Enum):
+    subscription = "subscription"
+    transactional = "transactional"
+
+
 class Promote(str, Enum):
     auto = "auto"
     never = "never"
     force = "force"
+
+
+EXAMPLES = {
+    "sample-data": "Example: icpfit sample-data --out demo --accounts 5000 --seed 1",
+    "validate": "Example: icpfit validate --config icpfit.yaml --as-of 2026-06-30",
+    "train": "Example: icpfit train --config icpfit.yaml --as-of 2026-06-30 --quarter 2026Q2",
+    "promote": "Example: icpfit promote 3",
+    "rollback": "Example: icpfit rollback",
+    "compare": "Example: icpfit compare --model-a models:/icp-fit/1 --model-b "
+    "models:/icp-fit@champion --input accounts.csv --technologies technologies.csv "
+    "--signals signals.csv --output compare/",
+    "score": "Example: icpfit score --model models:/icp-fit@champion --input accounts.csv "
+    "--technologies technologies.csv --signals signals.csv --output scored.parquet --reasons 3",
+    "explain": "Example: icpfit explain --input accounts.csv --technologies technologies.csv "
+    "--signals signals.csv --account-id ACC-000050 --plot why.png",
+}
 
 
 def option(*names: str, help: str, **kwargs) -> typer.models.OptionInfo:
@@ -53,6 +74,14 @@ ModelName = Annotated[str, option("--model-name", help="Registered model.")]
 Out = Annotated[Path, option("--out", help="Directory to write the export into.")]
 Accounts = Annotated[int, option("--accounts", min=100, help="Number of accounts.")]
 Seed = Annotated[int, option("--seed", help="Random seed; same seed, same data.")]
+BusinessKind = Annotated[
+    Business,
+    option(
+        "--business",
+        help="subscription: monthly revenue (revenue.csv); transactional: repeat orders as won "
+        "opportunities with amounts, no revenue.csv, labels.mode: bookings.",
+    ),
+]
 
 # train, promote
 Quarter = Annotated[
@@ -127,6 +156,33 @@ ScoreTechnologies = Annotated[
     Path | None,
     option(
         "--technologies", help="A long table (account_id, technology) to join as the tech stack."
+    ),
+]
+
+# score, explain, compare: inputs given as their own tables
+Signals = Annotated[
+    Path | None,
+    option(
+        "--signals",
+        help="A signals table (account_id, date, signal_type): each type counted over the 12 "
+        "months up to --as-of, as the model's signal features.",
+    ),
+]
+SignalsAsOf = Annotated[
+    str | None,
+    option(
+        "--as-of",
+        help="Count --signals up to this date (YYYY-MM-DD); later ones are not counted. "
+        "Default: today.",
+        show_default=False,
+    ),
+]
+TechStackColumn = Annotated[
+    str | None,
+    option(
+        "--tech-stack-column",
+        help="The input's delimited tech-stack column, when it is named differently from the "
+        "one the model was trained with.",
     ),
 ]
 

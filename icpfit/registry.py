@@ -76,6 +76,10 @@ def tracking(uri: str | None = None) -> str:
     return uri
 
 
+def tracking_uri() -> str:
+    return mlflow.get_tracking_uri()
+
+
 # Reading: which version a URI names, the model, the evidence its run logged.
 
 

@@ -28,6 +28,11 @@ COHORT_MEANING = {
     "immature": "customer, window not over yet: not labelled",
     "prospect": "no deal closed yet: scored, not labelled",
 }
+BOOKINGS_MEANING = COHORT_MEANING | {
+    "ideal": "reordered, top LTV, orders grew: target 1",
+    "low_value": "reordered, not ideal: target 0",
+    "churned": "no repeat order in the window: target 0",
+}
 
 
 def print_data_report(report: DataReport, console: Console) -> None:
@@ -110,8 +115,9 @@ def _coverage_table(report: DataReport) -> Table:
 
 def _cohort_table(report: DataReport) -> Table:
     table = Table("cohort", "accounts", "meaning", title="Cohorts", title_justify="left")
+    meaning = BOOKINGS_MEANING if report.label_mode == "bookings" else COHORT_MEANING
     for cohort in COHORTS:
-        table.add_row(cohort, f"{report.cohorts.get(cohort, 0):,}", COHORT_MEANING[cohort])
+        table.add_row(cohort, f"{report.cohorts.get(cohort, 0):,}", meaning[cohort])
     matured = sum(report.cohorts.get(c, 0) for c in ("ideal", "low_value", "churned"))
     if matured:
         share = report.cohorts.get("ideal", 0) / matured
@@ -140,8 +146,8 @@ def print_sample(sample: Sample, console: Console) -> None:
     console.print(f"Next: icpfit validate --config {sample.config_path}")
 
 
-def print_retrain(result: Retrain, tracking_uri: str, console: Console) -> None:
-    run, version = result.run, result.version
+def print_retrain(result: Retrain, console: Console) -> None:
+    run, version, tracking_uri = result.run, result.version, result.tracking_uri
     table = Table(
         "scorer",
         "ROC-AUC",
@@ -212,6 +218,14 @@ def print_scored_file(result: ScoredFile, console: Console) -> None:
             f"[yellow]warning:[/] {summary.duplicate_ids:,} rows repeat an account_id "
             "seen before; all were scored and kept"
         )
+    if result.gaps:
+        blanks = ", ".join(f"{name} {rows:,}" for name, rows in sorted(result.gaps.items()))
+        console.print(
+            f"[yellow]warning:[/] inputs the model uses were blank in some rows, scored as "
+            f"unknown there (data_coverage says how much): {escape(blanks)}"
+        )
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
 
 
 def print_explanation(result: Explanation, console: Console) -> None:

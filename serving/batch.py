@@ -115,13 +115,14 @@ def _write(out: pd.DataFrame, tmp: Path, writer, as_csv: bool):
     return writer
 
 
-def tech_stacks(path: Path, separator: str) -> pd.Series:
-    """A long technologies table (account_id, technology) as one delimited stack per account."""
+def tech_stacks(path: Path, separator: str, renames: dict[str, str] | None = None) -> pd.Series:
+    """A long technologies table (account_id, technology) as one delimited stack per account;
+    `renames`: canonical name -> the export's, as the config maps them."""
     table = (
         pd.read_csv(path, dtype=str)
         if path.suffix.lower() == ".csv"
         else pd.read_parquet(path).astype("string")
-    )
+    ).rename(columns={v: k for k, v in (renames or {}).items()})
     missing = [c for c in ("account_id", "technology") if c not in table.columns]
     if missing:
         raise ValueError(f"{path.name}: missing required column '{missing[0]}'")

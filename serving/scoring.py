@@ -17,8 +17,9 @@ import pandas as pd
 
 from icpfit.config import Disqualifier, FeatureDeclarations, TechStack
 from icpfit.features.disqualify import disqualified_reason
-from icpfit.features.frame import FeatureSpec, scoring_feature_frame
+from icpfit.features.frame import FeatureSpec, data_coverage, scoring_feature_frame
 from icpfit.features.parsing import clean_text, unparsed
+from icpfit.serving.inputs import ModelInputs, check_inputs
 from icpfit.serving.reasons import reason_columns
 from icpfit.serving.scale import assign_tiers, fit_scores
 from icpfit.serving.schema import SCORES, Provenance, empty_scored, stamp
@@ -27,6 +28,13 @@ from icpfit.serving.treeshap import TreeShap, booster_matrix
 
 def specs_from_bundle(bundle: dict[str, Any]) -> tuple[FeatureSpec, ...]:
     return tuple(FeatureSpec(**{**s, "levels": tuple(s["levels"])}) for s in bundle["specs"])
+
+
+def used_specs(bundle: dict[str, Any]) -> tuple[FeatureSpec, ...]:
+    """The features the booster splits on (every feature for a model that did not record it)."""
+    used = bundle.get("used_features")
+    specs = specs_from_bundle(bundle)
+    return specs if used is None else tuple(s for s in specs if s.name in set(used))
 
 
 def score_accounts(
@@ -56,6 +64,7 @@ def score_accounts(
         accounts["account_id"] if "account_id" in accounts else pd.Series([None] * len(accounts))
     )
     keyed = accounts.assign(account_id=[f"row{i}" for i in range(len(accounts))])
+    check_inputs(accounts.columns, ModelInputs.of(bundle))
     specs = specs_from_bundle(bundle)
     features = account_features(keyed, bundle, specs)
     matrix = booster_matrix(features.frame, booster)
@@ -118,7 +127,7 @@ def _scores(
             "fit_score": np.where(disqualified, 0, score).astype(int),
             "fit_tier": np.where(disqualified, "X", tier).astype(object),
             "disqualified_reason": reason,
-            "data_coverage": features.data_coverage.to_numpy(),
+            "data_coverage": data_coverage(features.frame, used_specs(bundle)).to_numpy(),
         }
     )
 

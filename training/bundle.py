@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from icpfit.config import IcpConfig, TechStack
+from icpfit.features.frame import FeatureSpec
 from icpfit.features.pipeline import LabelledExport
 from icpfit.training.fit import TrainingRun
 
@@ -23,11 +24,14 @@ def scoring_bundle(run: TrainingRun, prepared: LabelledExport, config: IcpConfig
         "declarations": config.features.model_dump(mode="json"),
         "tech_stack": stack.model_dump(mode="json"),
         "accounts_columns": config.column_map("accounts"),
+        "technologies_columns": config.column_map("technologies"),
+        "signals_columns": config.column_map("signals"),
         "disqualifiers": [
             r.model_dump(mode="json", by_alias=True, exclude_none=True)
             for r in config.disqualifiers
         ],
         "best_iteration": int(run.model.best_iteration_),
+        "used_features": used_features(run, prepared.features.specs),
         "calibration": {
             "slope": float(calibrator.coef_[0][0]),
             "intercept": float(calibrator.intercept_[0]),
@@ -40,6 +44,13 @@ def scoring_bundle(run: TrainingRun, prepared: LabelledExport, config: IcpConfig
         "as_of": prepared.as_of.isoformat(),
         "profiles": customer_profiles(prepared, run.split.index[run.split == "train"]),
     }
+
+
+def used_features(run: TrainingRun, specs: tuple[FeatureSpec, ...]) -> list[str]:
+    """The features the booster splits on (its columns are the specs, in order): the inputs
+    scoring must be given."""
+    splits = run.model.booster_.feature_importance("split", iteration=run.model.best_iteration_)
+    return [spec.name for spec, n in zip(specs, splits, strict=True) if n > 0]
 
 
 def raw_account_rows(

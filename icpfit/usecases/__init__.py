@@ -35,6 +35,7 @@ _HOMES = {
         n: ("icpfit.usecases.models", n)
         for n in ("ComparisonReport", "Promotion", "Rollback", "compare", "promote", "rollback")
     },
+    "InputTables": ("icpfit.usecases.joins", "InputTables"),
     **{n: ("icpfit.usecases.quarterly", n) for n in ("Retrain", "quarter_of", "retrain")},
     **{
         n: ("icpfit.usecases.scoring", n)

@@ -23,9 +23,10 @@ class Sample:
     truth_rows: int
 
 
-def sample(out: Path, accounts: int, seed: int) -> Sample:
-    """A realistic sample CRM export with its icpfit.yaml and the generator's truth in `out`."""
-    export = generate_sample(accounts=accounts, seed=seed)
+def sample(out: Path, accounts: int, seed: int, business: str = "subscription") -> Sample:
+    """A realistic sample CRM export with its icpfit.yaml and the generator's truth in `out`;
+    a `transactional` business sells in repeat orders (no revenue table, bookings labels)."""
+    export = generate_sample(accounts=accounts, seed=seed, business=business)
     config_path = write_sample(export, out)
     rows = {name: len(frame) for name, frame in export.tables.items()}
     return Sample(Path(out), config_path, rows, len(export.truth))

@@ -10,9 +10,10 @@ from mlflow.exceptions import MlflowException
 
 from icpfit.io import InputError, write_table, write_text
 from icpfit.registry import load_comparable, promote_version, rollback_champion
-from icpfit.serving.batch import read_batches, tech_stacks, with_tech_stacks
+from icpfit.serving.batch import read_batches
 from icpfit.training.comparable import compare_models
 from icpfit.training.compare import Comparison
+from icpfit.usecases.joins import InputTables, Join, join_inputs
 
 
 @dataclass(frozen=True)
@@ -59,22 +60,21 @@ def compare(
     model_b: str,
     input_path: Path,
     input_before: Path | None = None,
-    technologies: Path | None = None,
+    tables: InputTables = InputTables(),
     psi_threshold: float = 0.25,
     output: Path | None = None,
 ) -> ComparisonReport:
     """Both versions on the same account file (and an earlier snapshot of it, to split model
-    from data), with every part their runs' artifacts allow; written to `output` if given."""
-    for path in (input_path, input_before, technologies):
+    from data), with every part their runs' artifacts allow; written to `output` if given.
+    Signals are counted as of `tables.as_of` for both snapshots."""
+    for path in (input_path, input_before, tables.technologies, tables.signals):
         if path is not None and not path.is_file():
             raise InputError(f"{path}: file not found")
     a, b = load_comparable(model_a), load_comparable(model_b)
-    stack = b.model.bundle["tech_stack"]
-    id_column = b.model.bundle["accounts_columns"].get("account_id", "account_id")
+    joins = [join_inputs(m.model, tables).join for m in (a, b)]
     try:
-        stacks = tech_stacks(technologies, stack["separator"]) if technologies else None
-        rows = account_rows(input_path, stacks, stack["column"], id_column)
-        before = account_rows(input_before, stacks, stack["column"], id_column)
+        rows = account_rows(input_path, joins)
+        before = account_rows(input_before, joins)
         comparison = compare_models(a, b, rows, before, psi_threshold)
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{input_path}: {exc}") from None
@@ -85,11 +85,11 @@ def compare(
     return ComparisonReport(comparison, output)
 
 
-def account_rows(
-    path: Path | None, stacks: pd.Series | None, stack_column: str, id_column: str
-) -> pd.DataFrame | None:
-    """A whole account file in memory, with the technologies joined as the stack column."""
+def account_rows(path: Path | None, joins: list[Join]) -> pd.DataFrame | None:
+    """A whole account file in memory, with the given input tables joined for each model."""
     if path is None:
         return None
     frame = pd.concat(list(read_batches(path)), ignore_index=True)
-    return frame if stacks is None else with_tech_stacks(frame, stacks, stack_column, id_column)
+    for join in joins:
+        frame = join(frame)
+    return frame

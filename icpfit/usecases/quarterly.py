@@ -14,7 +14,12 @@ from icpfit.config import IcpConfig
 from icpfit.features.pipeline import LabelledExport, prepare
 from icpfit.features.problems import RawTable, errors_of
 from icpfit.io import ExportError, read_export
-from icpfit.registry import RegisteredVersion, load_champion, log_and_register
+from icpfit.registry import (
+    RegisteredVersion,
+    load_champion,
+    log_and_register,
+    tracking_uri,
+)
 from icpfit.training.comparable import (
     ComparableModel,
     candidate_model,
@@ -40,6 +45,7 @@ class Retrain:
     """PSI per feature from the previous champion's training population; None for a first run."""
     comparison: Comparison | None
     """This run against the champion it may replace, on the current non-customers."""
+    tracking_uri: str
 
 
 def git_sha() -> str:
@@ -104,7 +110,7 @@ def retrain(
         drift,
         comparison,
     )
-    return Retrain(prepared, run, report, version, drift, comparison)
+    return Retrain(prepared, run, report, version, drift, comparison, tracking_uri())
 
 
 def labelled_export(config: IcpConfig, as_of: date) -> tuple[dict[str, RawTable], LabelledExport]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,18 +12,14 @@ import pandas as pd
 from icpfit.io import InputError, write_bytes
 from icpfit.registry import LoadedModel, load_model
 from icpfit.serving.account_explanation import explain_account, waterfall_png
-from icpfit.serving.batch import (
-    ScoringSummary,
-    input_columns,
-    read_batches,
-    tech_stacks,
-    with_tech_stacks,
-)
+from icpfit.serving.batch import ScoringSummary, input_columns, read_batches
 from icpfit.serving.batch import (
     score_file as stream_scores,
 )
+from icpfit.serving.inputs import ModelInputs, input_gaps, missing_families
 from icpfit.serving.schema import Provenance
 from icpfit.serving.spark import score_with_spark
+from icpfit.usecases.joins import InputTables, Joined, join_inputs
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -36,6 +33,9 @@ class ScoredFile:
     engine: str
     summary: ScoringSummary
     """For the Spark engine only `rows` is counted; the rest is zero."""
+    gaps: dict[str, int]
+    """Per input the model uses (export's names): rows where it was blank, scored as unknown."""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,40 +58,62 @@ def score_file(
     model_uri: str = "models:/icp-fit@champion",
     reasons: int = 3,
     contributions: bool = False,
-    technologies: Path | None = None,
+    tables: InputTables = InputTables(),
     engine: str = "pandas",
     spark_master: str = "local[*]",
     on_rows: Callable[[int], None] = lambda n: None,
 ) -> ScoredFile:
     """Every row of `input_path` scored into `output` (written whole or not at all), each row
-    stamped with the model version that scored it."""
+    stamped with the model version that scored it. Refuses when the input lacks a family of
+    inputs the model uses (technologies, signals, an account column), counts the rows where
+    one is blank."""
     check_table_paths(input_path, output, engine)
     loaded = load_model(model_uri)
-    check_account_id_column(input_path, loaded)
+    if engine == "spark" and (tables != InputTables() or contributions):
+        raise InputError(
+            "--engine spark takes the tech stack and signal counts as columns and no "
+            "--contributions; join technologies and signals upstream"
+        )
+    joined = join_inputs(loaded.model, tables)
+    check_input_families(input_path, loaded, joined)
     provenance = Provenance.now(loaded.name, loaded.version)
     if engine == "spark":
-        if technologies is not None or contributions:
-            raise InputError(
-                "--engine spark takes the tech stack as a column and no --contributions; "
-                "join technologies upstream"
-            )
-        if "model_version" not in loaded.params:
-            raise InputError(
-                f"{model_uri}: this version was logged before icpfit stamped the model version "
-                "inside the model, so Spark could not name it on each row; score it with "
-                "--engine pandas, or retrain"
-            )
-        rows = score_with_spark(model_uri, input_path, output, provenance, spark_master, reasons)
-        summary = ScoringSummary(rows, 0, 0, {})
-    else:
-        params = {"reasons": reasons, "contributions": contributions, **provenance.params()}
-        join = technologies_joiner(loaded, technologies)
+        rows = score_on_spark(
+            model_uri, input_path, output, loaded, provenance, spark_master, reasons
+        )
+        return ScoredFile(
+            output, loaded.name, loaded.version, engine, ScoringSummary(rows, 0, 0, {}), {}
+        )
+    params = {"reasons": reasons, "contributions": contributions, **provenance.params()}
+    inputs, gaps = ModelInputs.of(loaded.model.bundle), Counter()
 
-        def score_batch(batch: pd.DataFrame) -> pd.DataFrame:
-            return loaded.model.predict(None, join(batch), params)
+    def score_batch(batch: pd.DataFrame) -> pd.DataFrame:
+        rows = joined.join(batch)
+        gaps.update(input_gaps(canonical(rows, loaded), inputs))
+        return loaded.model.predict(None, rows, params)
 
-        summary = stream_scores(input_path, output, score_batch, on_rows)
-    return ScoredFile(output, loaded.name, loaded.version, engine, summary)
+    summary = stream_scores(input_path, output, score_batch, on_rows)
+    return ScoredFile(
+        output, loaded.name, loaded.version, engine, summary, dict(gaps), joined.notes
+    )
+
+
+def score_on_spark(
+    model_uri: str,
+    input_path: Path,
+    output: Path,
+    loaded: LoadedModel,
+    provenance: Provenance,
+    master: str,
+    reasons: int,
+) -> int:
+    if "model_version" not in loaded.params:
+        raise InputError(
+            f"{model_uri}: this version was logged before icpfit stamped the model version "
+            "inside the model, so Spark could not name it on each row; score it with "
+            "--engine pandas, or retrain"
+        )
+    return score_with_spark(model_uri, input_path, output, provenance, master, reasons)
 
 
 def score_rows(model_uri: str, rows: pd.DataFrame, reasons: int = 3) -> pd.DataFrame:
@@ -106,14 +128,16 @@ def explain(
     input_path: Path,
     account_id: str,
     model_uri: str = "models:/icp-fit@champion",
-    technologies: Path | None = None,
+    tables: InputTables = InputTables(),
     plot: Path | None = None,
 ) -> Explanation:
     """Why one account scores as it does: every attribute with its exact contribution."""
     if not input_path.is_file():
         raise InputError(f"{input_path}: input file not found")
     loaded = load_model(model_uri)
-    row = technologies_joiner(loaded, technologies)(account_row(input_path, account_id, loaded))
+    joined = join_inputs(loaded.model, tables)
+    check_input_families(input_path, loaded, joined)
+    row = joined.join(account_row(input_path, account_id, loaded))
     model = loaded.model
     scored = model.predict(None, row.head(1), {"reasons": 0}).iloc[0]
     table, base = explain_account(row, model.bundle, model.booster, model.explainer)
@@ -136,16 +160,25 @@ def check_table_paths(input_path: Path, output: Path, engine: str) -> None:
         )
 
 
-def check_account_id_column(input_path: Path, loaded: LoadedModel) -> None:
+def canonical(rows: pd.DataFrame, loaded: LoadedModel) -> pd.DataFrame:
     mapping = loaded.model.bundle["accounts_columns"]
-    renames = {v: k for k, v in mapping.items()}
-    columns = [renames.get(c, c) for c in input_columns(input_path)]
-    if "account_id" not in columns:
-        export_name = mapping.get("account_id", "account_id")
+    return rows.rename(columns={v: k for k, v in mapping.items()})
+
+
+def check_input_families(input_path: Path, loaded: LoadedModel, joined: Joined) -> None:
+    """The file's header, with what the joins add, against the inputs the model uses."""
+    mapping = loaded.model.bundle["accounts_columns"]
+    header = pd.DataFrame(columns=input_columns(input_path), dtype="string")
+    id_name = mapping.get("account_id", "account_id")
+    if id_name not in header.columns:
         raise InputError(
-            f"{input_path.name}: missing required column '{export_name}' "
-            f"(columns found: {', '.join(columns[:8])})"
+            f"{input_path.name}: missing required column '{id_name}' "
+            f"(columns found: {', '.join(map(str, header.columns[:8]))})"
         )
+    columns = canonical(joined.join(header), loaded).columns
+    problems = missing_families(columns, ModelInputs.of(loaded.model.bundle))
+    if problems:
+        raise InputError("\n".join(f"{input_path.name}: {p}" for p in problems))
 
 
 def account_row(input_path: Path, account_id: str, loaded: LoadedModel) -> pd.DataFrame:
@@ -155,19 +188,3 @@ def account_row(input_path: Path, account_id: str, loaded: LoadedModel) -> pd.Da
     if row is None:
         raise InputError(f"{input_path.name}: no row with {id_column} = {account_id!r}")
     return row
-
-
-def technologies_joiner(
-    loaded: LoadedModel, technologies: Path | None
-) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """Joins a long technologies table onto account rows as the model's stack column (read
-    once); the rows as they are without one."""
-    if technologies is None:
-        return lambda rows: rows
-    stack = loaded.model.bundle["tech_stack"]
-    id_column = loaded.model.bundle["accounts_columns"].get("account_id", "account_id")
-    try:
-        stacks = tech_stacks(technologies, stack["separator"])
-    except (OSError, ValueError) as exc:
-        raise InputError(f"--technologies: {exc}") from None
-    return lambda rows: with_tech_stacks(rows, stacks, stack["column"], id_column)

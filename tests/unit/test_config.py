@@ -40,8 +40,8 @@ def test_valid_config_is_frozen_and_resolves_paths(tmp_path):
     [
         (
             "labels: {window_month: 6}",
-            "icpfit.yaml: labels.window_month: unknown key; allowed: min_expansion, top_ltv_share, "
-            "window_months",
+            "icpfit.yaml: labels.window_month: unknown key; allowed: min_expansion, mode, "
+            "top_ltv_share, window_months",
         ),
         (
             "labels: {window_months: twelve}",
