@@ -39,7 +39,14 @@ _HOMES = {
     **{n: ("icpfit.usecases.quarterly", n) for n in ("Retrain", "quarter_of", "retrain")},
     **{
         n: ("icpfit.usecases.scoring", n)
-        for n in ("Explanation", "ScoredFile", "explain", "score_file", "score_rows")
+        for n in (
+            "Explanation",
+            "ScoredFile",
+            "explain",
+            "rows_with_inputs",
+            "score_file",
+            "score_rows",
+        )
     },
 }
 __all__ = sorted(_HOMES)

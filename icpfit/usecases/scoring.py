@@ -116,6 +116,12 @@ def score_on_spark(
     return score_with_spark(model_uri, input_path, output, provenance, master, reasons)
 
 
+def rows_with_inputs(model_uri: str, rows: pd.DataFrame, tables: InputTables) -> pd.DataFrame:
+    """Account rows with the given technologies and signals tables joined, as the model
+    reads them (for notebooks: score them with `score_rows`, explain one of them)."""
+    return join_inputs(load_model(model_uri).model, tables).join(rows)
+
+
 def score_rows(model_uri: str, rows: pd.DataFrame, reasons: int = 3) -> pd.DataFrame:
     """Account rows in memory scored like `icpfit score` (for notebooks): each row names the
     model version, and a bad cell gives that row an `error` instead of failing the call."""
