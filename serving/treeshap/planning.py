@@ -1,5 +1,5 @@
 """Choosing each tree's blocks by a per-row cost model under a memory budget, computing their
-tables, and assembling everything into the flat arrays of a `Model`."""
+tables, and assembling everything into the arrays of a `Model` (layout: the package docstring)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .kernels import Model, leaf_table
+from .kernels import Blocks, Columns, Leaves, Model, Nodes, Terms, leaf_table
 from .trees import Tree
 
 MAX_TABLE_BITS = 14  # a table has at most 2**14 rows
@@ -205,9 +205,9 @@ def assemble(trees: list[Tree], plans: list[list[Block]]) -> Model:
             cat_size += lut.size
         _block_arrays(tree, blocks, lists)
         lists["tree_block_start"].append(lists["tree_block_start"][-1] + len(blocks))
-    terms = np.array(lists["terms"], dtype=np.int64).reshape(-1, 4)
-    return Model(
-        tree_node_start=np.cumsum([0] + [len(t.feature) for t in trees]),
+    rows = np.array(lists["terms"], dtype=np.int64).reshape(-1, 4)  # node, bit, way, inside
+    nodes = Nodes(
+        tree_start=np.cumsum([0] + [len(t.feature) for t in trees], dtype=np.int64),
         feature=np.array([f for t in trees for f in t.feature], np.int64),
         kind=np.array([k for t in trees for k in t.kind], np.int64),
         threshold=np.array([v for t in trees for v in t.threshold], np.float64),
@@ -218,20 +218,31 @@ def assemble(trees: list[Tree], plans: list[list[Block]]) -> Model:
         cat_lut=np.concatenate([np.zeros(0, np.uint8), *lists["cat_lut"]]),
         left=np.array([v for t in trees for v in t.left], np.int64),
         right=np.array([v for t in trees for v in t.right], np.int64),
-        tree_leaf_start=np.cumsum([0] + [len(t.leaf_value) for t in trees]),
-        leaf_value=np.array([v for t in trees for v in t.leaf_value], np.float64),
-        tree_block_start=np.array(lists["tree_block_start"], np.int64),
-        block_direct=np.array(lists["block_direct"], np.bool_),
-        block_init=np.array(lists["block_init"], np.int64),
-        block_term_start=np.array(lists["block_term_start"], np.int64),
-        block_table_start=np.array(lists["block_table_start"], np.int64),
-        block_col_start=np.array(lists["block_col_start"], np.int64),
-        block_value=np.array(lists["block_value"], np.float64),
-        col_feature=np.array(lists["col_feature"], np.int64),
-        col_z=np.array(lists["col_z"], np.float64),
-        term_node=terms[:, 0].copy(),
-        term_bit=terms[:, 1].copy(),
-        term_dir=terms[:, 2].astype(np.uint8),
-        term_or=terms[:, 3].astype(np.bool_),
-        tables=np.concatenate([np.zeros(0), *lists["tables"]]),
+    )
+    leaves = Leaves(
+        tree_start=np.cumsum([0] + [len(t.leaf_value) for t in trees], dtype=np.int64),
+        value=np.array([v for t in trees for v in t.leaf_value], np.float64),
+    )
+    blocks = Blocks(
+        tree_start=np.array(lists["tree_block_start"], np.int64),
+        direct=np.array(lists["block_direct"], np.bool_),
+        init=np.array(lists["block_init"], np.int64),
+        value=np.array(lists["block_value"], np.float64),
+        term_start=np.array(lists["block_term_start"], np.int64),
+        col_start=np.array(lists["block_col_start"], np.int64),
+        table_start=np.array(lists["block_table_start"], np.int64),
+    )
+    columns = Columns(
+        feature=np.array(lists["col_feature"], np.int64),
+        z=np.array(lists["col_z"], np.float64),
+    )
+    terms = Terms(
+        node=rows[:, 0].copy(),
+        bit=rows[:, 1].copy(),
+        way=rows[:, 2].astype(np.uint8),
+        inside=rows[:, 3].astype(np.bool_),
+    )
+    tables = np.concatenate([np.zeros(0), *lists["tables"]])
+    return Model(
+        nodes=nodes, leaves=leaves, blocks=blocks, columns=columns, terms=terms, tables=tables
     )

@@ -202,7 +202,7 @@ def test_deep_leaf_wise_trees_fall_back_to_direct_computation():
     y = (np.nansum(x * np.linspace(-1, 1, 30), axis=1) > 0).astype(int)
     booster = train(x, y, rounds=3, num_leaves=255, max_depth=-1, min_data_in_leaf=2)
     shap = TreeShap.from_booster(booster)
-    assert shap.model.block_direct.any()
+    assert shap.model.blocks.direct.any()
     assert_exact(booster, x, shap)
 
 
