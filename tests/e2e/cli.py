@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,13 @@ runner = CliRunner()
 def invoke(*args, code: int = 0):
     """`icpfit ARGS`; fails the test unless it exits with `code`."""
     result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == code, result.output
+    if result.exit_code != code:
+        crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+        failure = "".join(traceback.format_exception(*result.exc_info)) if crashed else ""
+        pytest.fail(
+            f"icpfit {' '.join(map(str, args))} exited {result.exit_code}, not {code}:\n"
+            f"{result.output}{failure}"
+        )
     return result
 
 

@@ -2,60 +2,41 @@
 
 from __future__ import annotations
 
-import shutil
+import sqlite3
 
 import mlflow
 import pandas as pd
-import pytest
 from mlflow import MlflowClient
 
 from icpfit.cli import app
-from tests.e2e.cli import invoke, runner, store_in
+from tests.e2e.cli import invoke, runner
+from tests.e2e.conftest import MODEL, registry_state
 
 
-def champion_version(client) -> str:
-    return str(client.get_model_version_by_alias("icp-fit", "champion").version)
+def alias_version(client: MlflowClient, alias: str) -> str:
+    return str(client.get_model_version_by_alias(MODEL, alias).version)
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("registry")
-    with store_in(root):
-        invoke("sample-data", "--out", "data", "--accounts", "6000", "--seed", "4")
-        first = invoke("train", "--config", "data/icpfit.yaml", "--as-of", "2026-06-30")
-        second = invoke(
-            "train",
-            "--config",
-            "data/icpfit.yaml",
-            "--as-of",
-            "2026-09-30",
-            "--promote",
-            "never",
-            "--report",
-            "reports/2026Q3.html",
-        )
-        yield root, MlflowClient(), first.stdout, second.stdout
-
-
-def test_first_model_is_champion_and_never_makes_a_challenger(store):
-    _, client, first, second = store
-    assert "Registered icp-fit v1 as champion: first model" in first
-    assert "Registered icp-fit v2 as challenger: --promote never" in second
-    assert champion_version(client) == "1"
-    assert str(client.get_model_version_by_alias("icp-fit", "challenger").version) == "2"
+def test_first_model_is_champion_and_never_makes_a_challenger(shared):
+    client = shared.client()
+    assert "Registered icp-fit v1 as champion: first model" in shared.first
+    assert "Registered icp-fit v2 as challenger: --promote never" in shared.second
+    assert alias_version(client, "champion") == "1"
+    assert alias_version(client, "challenger") == "2"
     for scorer in ("model", "rules", "logistic"):
-        assert f"│ {scorer}" in second
+        assert f"│ {scorer}" in shared.second
 
 
-def test_versions_carry_quarter_as_of_metrics_and_the_decision(store):
-    _, client, *_ = store
-    v2 = client.get_model_version("icp-fit", "2")
+def test_versions_carry_quarter_as_of_metrics_and_the_decision(shared):
+    client = shared.client()
+    v2 = client.get_model_version(MODEL, "2")
     assert v2.tags["quarter"] == "2026Q3" and v2.tags["as_of"] == "2026-09-30"
     assert v2.tags["decision"] == "challenger" and float(v2.tags["roc_auc"]) > 0.6
     assert "candidate AUC" in v2.description and "champion AUC" in v2.description
     run = client.get_run(v2.run_id)
     assert run.info.run_name == "2026Q3"
     assert {"model_roc_auc", "rules_roc_auc", "logistic_roc_auc"} <= set(run.data.metrics)
+    assert float(v2.tags["roc_auc"]) == round(run.data.metrics["model_roc_auc"], 4)
     assert run.data.params["cohort_ideal"] != "0" and "hash_accounts" in run.data.params
     artifacts = {a.path for a in client.list_artifacts(v2.run_id)}
     assert {
@@ -70,9 +51,8 @@ def test_versions_carry_quarter_as_of_metrics_and_the_decision(store):
     assert {"plots/shap_summary.png", "plots/calibration.png", "plots/gains.png"} <= plots
 
 
-def test_champion_loads_from_the_registry_and_scores_raw_rows(store):
-    root, *_ = store
-    rows = pd.read_csv(root / "data" / "accounts.csv").head(20)
+def test_champion_loads_from_the_registry_and_scores_raw_rows(shared):
+    rows = shared.model_rows(20)
     model = mlflow.pyfunc.load_model("models:/icp-fit@champion")
     scored = model.predict(rows)
     assert list(scored["account_id"]) == list(rows["account_id"])
@@ -80,49 +60,67 @@ def test_champion_loads_from_the_registry_and_scores_raw_rows(store):
     assert scored["fit_probability"].between(0, 1).all()
 
 
-def test_promote_then_rollback(store):
-    _, client, *_ = store
-    invoke("promote", "2")
-    assert champion_version(client) == "2"
+def test_promote_then_rollback(registry, store_copy, tmp_path):
+    client = MlflowClient(tracking_uri=store_copy, registry_uri=store_copy)
+    rows = pd.read_csv(registry.data / "accounts.csv").head(5)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+
+    def served_version() -> set[str]:
+        out = tmp_path / "out.csv"
+        invoke("score", "--input", tmp_path / "rows.csv", "--output", out, *registry.inputs())
+        return set(pd.read_csv(out)["model_version"].astype(str))
+
+    result = invoke("promote", "2")
+    assert "icp-fit v2 is champion (was: 1)" in result.stdout
+    assert alias_version(client, "champion") == "2"
+    assert client.get_model_version(MODEL, "2").tags["previous_champion"] == "1"
+    assert served_version() == {"2"}, "scoring follows the champion alias"
     result = invoke("rollback")
     assert "champion moved back from v2 to v1" in result.stdout
-    assert champion_version(client) == "1"
+    assert alias_version(client, "champion") == "1"
+    assert client.get_model_version(MODEL, "2").tags["rolled_back"] == "true"
+    assert served_version() == {"1"}
     missing = runner.invoke(app, ["promote", "99"])
     assert missing.exit_code == 1 and "cannot promote icp-fit v99" in missing.stderr
+    assert alias_version(client, "champion") == "1"
 
 
-def test_a_failed_run_leaves_aliases_and_versions_as_they_were(store):
-    root, client, *_ = store
-    before = {
-        a: client.get_model_version_by_alias("icp-fit", a).version
-        for a in ("champion", "challenger")
-    }
-    versions = len(client.search_model_versions("name='icp-fit'"))
-    champion = client.get_model_version("icp-fit", before["champion"])
-    artifacts = root / "mlruns"
-    backup = root / "mlruns-backup"
-    shutil.copytree(artifacts, backup)
-    shutil.rmtree(artifacts)  # the champion cannot be re-scored: the run fails after registering
-    try:
-        result = runner.invoke(
-            app, ["train", "--config", "data/icpfit.yaml", "--as-of", "2026-09-30"]
+def test_a_run_that_fails_after_registering_leaves_aliases_and_versions_as_they_were(
+    registry, store_copy, tmp_path
+):
+    """Moving the alias is a retrain's last step. The private store refuses alias writes (an
+    SQLite trigger standing in for a registry outage), so the run fails after it has logged and
+    registered its model."""
+    database = sqlite3.connect(tmp_path / "mlflow.db")
+    for event in ("INSERT", "UPDATE"):
+        database.execute(
+            f"CREATE TRIGGER refuse_alias_{event.lower()} BEFORE {event} "
+            "ON registered_model_aliases BEGIN SELECT RAISE(ABORT, 'alias writes refused'); END"
         )
-    finally:
-        shutil.rmtree(artifacts, ignore_errors=True)
-        shutil.move(backup, artifacts)
-    assert result.exit_code != 0
-    after = {
-        a: client.get_model_version_by_alias("icp-fit", a).version
-        for a in ("champion", "challenger")
-    }
+    database.commit()
+    database.close()
+    client = MlflowClient(tracking_uri=store_copy, registry_uri=store_copy)
+    before = registry_state(client)
+    result = runner.invoke(
+        app,
+        ["train", "--config", str(registry.config), "--as-of", "2026-09-30", "--promote", "force"],
+    )
+    assert result.exit_code != 0, result.output
+    assert "alias writes refused" in result.output, result.output
+    after = registry_state(client)
+    new_runs = sorted(set(after.pop("runs")) - set(before.pop("runs")))
+    assert [status for _, status in new_runs] == ["FAILED"]
+    [(failed_run, _)] = new_runs
+    experiment = client.get_experiment_by_name(MODEL).experiment_id
+    logged = client.search_logged_models(experiment_ids=[experiment])
+    assert failed_run in {m.source_run_id for m in logged}, "it failed after logging its model"
+    # the version it registered is gone; every other version, tag, description and alias stays
     assert after == before
-    assert len(client.search_model_versions("name='icp-fit'")) == versions
-    assert champion.version == before["champion"]
+    assert (alias_version(client, "champion"), alias_version(client, "challenger")) == ("1", "2")
 
 
-def test_the_html_report_is_self_contained_with_every_section(store):
-    root, *_ = store
-    page = (root / "reports" / "2026Q3.html").read_text()
+def test_the_html_report_is_self_contained_with_every_section(shared):
+    page = (shared.root / "reports" / "2026Q3.html").read_text()
     for section in (
         "Data window and cohorts",
         "Holdout: model against the baselines",

@@ -14,11 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from icpfit.cli import app
-
-runner = CliRunner()
+from tests.e2e.cli import invoke
 
 
 def free_port() -> int:
@@ -40,20 +37,10 @@ def wait_for(url: str, process: subprocess.Popen, seconds: int = 120) -> None:
     pytest.fail(f"{url} did not answer within {seconds} s")
 
 
-def test_models_serve_scores_three_accounts_like_batch(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    for args in (
-        ["sample-data", "--out", "data", "--accounts", "4000", "--seed", "3"],
-        ["train", "--config", "data/icpfit.yaml"],
-    ):
-        result = runner.invoke(app, args)
-        assert result.exit_code == 0, result.output
-    rows = pd.read_csv(tmp_path / "data" / "accounts.csv").head(3)
+def test_models_serve_scores_three_accounts_like_batch(shared, tmp_path):
+    rows = shared.model_rows(3)
     rows.to_csv(tmp_path / "three.csv", index=False)
-    result = runner.invoke(app, ["score", "--input", "three.csv", "--output", "three-out.csv"])
-    assert result.exit_code == 0, result.output
+    invoke("score", "--input", tmp_path / "three.csv", "--output", tmp_path / "three-out.csv")
     batch = pd.read_csv(tmp_path / "three-out.csv")
 
     port = free_port()

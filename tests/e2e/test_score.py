@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+
+import matplotlib.image
 import mlflow
 import numpy as np
 import pandas as pd
@@ -9,7 +13,8 @@ import pytest
 
 from icpfit.cli import app
 from icpfit.serving.batch import score_file
-from tests.e2e.cli import invoke, runner, store_in
+from tests.e2e.cli import invoke, runner
+from tests.e2e.conftest import AS_OF
 
 OUTPUT = [
     "account_id",
@@ -31,21 +36,32 @@ OUTPUT = [
 ]
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("score")
-    with store_in(root):
-        invoke("sample-data", "--out", "data", "--accounts", "5000", "--seed", "12")
-        invoke("train", "--config", "data/icpfit.yaml")
-        yield root
+@pytest.fixture
+def workspace(shared, tmp_path):
+    """The test's own folder, with the shared export under data/ and the shared registry as the
+    tracking store (champion v1, challenger v2)."""
+    (tmp_path / "data").symlink_to(shared.data)
+    return tmp_path
 
 
-def score(workspace, rows: pd.DataFrame, *extra, code=0, name="in.csv"):
+def tables(workspace) -> tuple:
+    """The technologies and signals the models read beside the account rows, as of the cutoff."""
+    data = workspace / "data"
+    return (
+        *("--technologies", data / "technologies.csv", "--signals", data / "signals.csv"),
+        *("--as-of", AS_OF),
+    )
+
+
+def score(workspace, rows: pd.DataFrame, *extra, code=0, name="in.csv", joined=True):
+    """`icpfit score` on `rows`, with the technologies and signals tables unless `joined` is
+    False (rows that already carry the tech stack and signal counts)."""
     source = workspace / name
     rows.to_csv(source, index=False) if name.endswith(".csv") else rows.to_parquet(source)
     target = workspace / f"out-{name}"
     target.unlink(missing_ok=True)
-    result = invoke("score", "--input", source, "--output", target, *extra, code=code)
+    given = tables(workspace) if joined else ()
+    result = invoke("score", "--input", source, "--output", target, *given, *extra, code=code)
     return result, (pd.read_csv(target) if target.exists() else None)
 
 
@@ -55,7 +71,7 @@ def accounts(workspace, n=300) -> pd.DataFrame:
 
 def test_one_row_per_input_row_in_order_with_reasons_and_provenance(workspace):
     rows = accounts(workspace)
-    result, out = score(workspace, rows, "--technologies", workspace / "data" / "technologies.csv")
+    result, out = score(workspace, rows)
     assert list(out.columns) == OUTPUT
     assert list(out["account_id"]) == list(rows["account_id"])
     assert set(out["model_version"].astype(str)) == {"1"} and set(out["model_name"]) == {"icp-fit"}
@@ -72,9 +88,9 @@ def test_one_row_per_input_row_in_order_with_reasons_and_provenance(workspace):
     )
 
 
-def test_batch_path_equals_the_registered_pyfunc(workspace):
-    rows = accounts(workspace, 50)
-    _, out = score(workspace, rows)
+def test_batch_path_equals_the_registered_pyfunc(shared, workspace):
+    rows = shared.model_rows(50)
+    _, out = score(workspace, rows, joined=False)
     model = mlflow.pyfunc.load_model("models:/icp-fit@champion")
     direct = model.predict(rows)
     np.testing.assert_allclose(out["fit_probability"], direct["fit_probability"], rtol=1e-9)
@@ -92,11 +108,21 @@ def test_wrong_type_cell_is_a_row_error_and_the_others_are_scored(workspace):
 
 
 def test_unseen_category_level_is_scored_as_unknown(workspace):
-    rows = accounts(workspace, 5).assign(industry="Space Mining")
-    _, out = score(workspace, rows, "--reasons", "10")
-    assert out["error"].isna().all() and out["fit_probability"].notna().all()
-    words = out.filter(like="risk_").stack()
-    assert not words.str.contains("Space Mining — common").any()
+    rows = accounts(workspace, 40)
+    _, seen = score(workspace, rows, "--reasons", "10", name="seen.csv")
+    _, unseen = score(
+        workspace, rows.assign(industry="Space Mining"), "--reasons", "10", name="unseen.csv"
+    )
+    _, unknown = score(workspace, rows.assign(industry=None), "--reasons", "10", name="none.csv")
+    assert unseen["error"].isna().all() and unseen["fit_probability"].notna().all()
+    # every column (probability, tier, coverage, reasons) as if the industry were missing
+    pd.testing.assert_frame_equal(
+        unseen.drop(columns="scored_at"), unknown.drop(columns="scored_at")
+    )
+    assert (unseen["fit_probability"] - seen["fit_probability"]).abs().max() > 0.01, (
+        "industry moves these accounts' scores, so scoring it as another level would show"
+    )
+    assert not unseen.astype(str).apply(lambda c: c.str.contains("Space Mining")).any().any()
 
 
 def test_empty_input_gives_the_header_only(workspace):
@@ -138,22 +164,29 @@ def test_unknown_model_lists_versions_and_aliases(workspace):
         code=1,
     )
     assert (
-        "models:/icp-fit@nightly: not in the registry; icp-fit has versions 1; aliases: "
-        "@champion -> v1" in result.stderr
+        "models:/icp-fit@nightly: not in the registry; icp-fit has versions 1, 2; aliases: "
+        "@challenger -> v2, @champion -> v1" in result.stderr
     )
 
 
 def test_parquet_in_and_out(workspace):
     rows = accounts(workspace, 30)
     rows.to_parquet(workspace / "in.parquet")
-    invoke("score", "--input", workspace / "in.parquet", "--output", workspace / "o.parquet")
+    invoke(
+        "score",
+        "--input",
+        workspace / "in.parquet",
+        "--output",
+        workspace / "o.parquet",
+        *tables(workspace),
+    )
     out = pd.read_parquet(workspace / "o.parquet")
     assert list(out.columns) == OUTPUT and len(out) == 30
 
 
-def test_an_interrupted_run_leaves_no_file(workspace):
+def test_an_interrupted_run_leaves_no_file(shared, workspace):
     source = workspace / "big.parquet"
-    accounts(workspace, 3000).to_parquet(source, row_group_size=1000)
+    shared.model_rows(3000).to_parquet(source, row_group_size=1000)
     model = mlflow.pyfunc.load_model("models:/icp-fit@champion").unwrap_python_model()
     calls = []
 
@@ -165,40 +198,103 @@ def test_an_interrupted_run_leaves_no_file(workspace):
 
     target = workspace / "partial.csv"
     with pytest.raises(KeyboardInterrupt):
-        score_file(source, target, fails_on_second_batch, "icp-fit", "1", batch_rows=1000)
+        score_file(source, target, fails_on_second_batch, batch_rows=1000)
     assert not target.exists()
     assert not list(workspace.glob(".partial.csv.*"))
 
 
-def test_explain_shows_every_attribute_adds_up_and_draws_a_waterfall(workspace):
-    account = accounts(workspace, 1)["account_id"][0]
-    plot = workspace / "why.png"
-    result = invoke(
-        "explain",
-        "--input",
-        workspace / "data" / "accounts.csv",
-        "--account-id",
-        account,
-        "--technologies",
-        workspace / "data" / "technologies.csv",
-        "--plot",
-        plot,
+def explanation(stdout: str) -> tuple[dict, pd.DataFrame, float, float]:
+    """`icpfit explain` output read back: the header, the attribute table, base and total."""
+    header = re.search(
+        r"(?P<account>\S+) · (?P<model>\S+) v(?P<version>\d+) · tier (?P<tier>\w) · fit score "
+        r"(?P<score>[\d.]+) · probability (?P<probability>[\d.]+)",
+        stdout,
     )
-    assert f"{account} · icp-fit v1 · tier" in result.stdout
-    assert "Every attribute, largest first" in result.stdout and "industry" in result.stdout
-    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows: list[list[str]] = []
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if len(cells) != 3 or cells[0] == "attribute":
+            continue
+        if cells[0]:
+            rows.append(cells)
+        else:  # a long "reads as" wrapped onto the next line
+            rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells, strict=True)]
+    table = pd.DataFrame(rows, columns=["attribute", "reads as", "contribution"])
+    table["contribution"] = table["contribution"].astype(float)
+    totals = re.search(r"Average account: (\S+) log-odds; this account: (\S+)", stdout)
+    return header.groupdict(), table, float(totals[1]), float(totals[2])
+
+
+def test_explain_shows_every_attribute_adds_up_and_draws_a_waterfall(shared, workspace):
+    data = workspace / "data"
+    rows = accounts(workspace)
+    _, scored = score(workspace, rows, "--contributions")
+    scored = scored.set_index("account_id")
+    features = int(
+        shared.client()
+        .get_run(shared.client().get_model_version("icp-fit", "1").run_id)
+        .data.params["features"]
+    )
+    picks = [
+        scored.index[scored["fit_tier"] == "A"][0],
+        scored.index[scored["fit_tier"] == "D"][0],
+    ]
+    seen = []
+    for account in picks:
+        plot = workspace / f"{account}.png"
+        result = invoke(
+            "explain",
+            "--input",
+            data / "accounts.csv",
+            "--account-id",
+            account,
+            "--plot",
+            plot,
+            *tables(workspace),
+        )
+        header, table, base, total = explanation(result.stdout)
+        expected = scored.loc[account]
+        assert (header["account"], header["model"], header["version"]) == (account, "icp-fit", "1")
+        assert header["tier"] == expected["fit_tier"]
+        assert float(header["score"]) == expected["fit_score"]
+        assert float(header["probability"]) == pytest.approx(expected["fit_probability"], abs=5e-4)
+        # every attribute of the model once, largest contribution first
+        assert len(table) == features and table["attribute"].is_unique
+        sizes = table["contribution"].abs().to_numpy()
+        assert (np.diff(sizes) <= 1e-3).all()
+        # the contributions lead from the average account to this one (each printed to 3 dp)
+        assert total == pytest.approx(base + table["contribution"].sum(), abs=5e-4 * len(table))
+        # each value is the one `icpfit score --contributions` gives for the attribute
+        given = json.loads(expected["contributions"])
+        assert set(given) == set(table["attribute"])
+        for attribute, value in zip(table["attribute"], table["contribution"], strict=True):
+            assert value == pytest.approx(given[attribute], abs=6e-4), attribute
+        # the reasons and risks `icpfit score` gave are this table's pushes up and down
+        reads = dict(zip(table["reads as"], table["contribution"], strict=True))
+        reasons = expected[["reason_1", "reason_2", "reason_3"]].dropna()
+        risks = expected[["risk_1", "risk_2", "risk_3"]].dropna()
+        assert len(reasons) and len(risks)
+        assert all(reads[text] > 0 for text in reasons), (list(reasons), reads)
+        assert all(reads[text] < 0 for text in risks), (list(risks), reads)
+        image = matplotlib.image.imread(plot)
+        assert image.shape[0] > 200 and image.std() > 0
+        seen.append((base, total, expected["fit_probability"], plot.read_bytes()))
+    (base_a, total_a, p_a, png_a), (base_d, total_d, p_d, png_d) = seen
+    assert base_a == base_d, "the average account is the same for both"
+    assert total_a > total_d and p_a > p_d and png_a != png_d
     missing = runner.invoke(
         app,
-        ["explain", "--input", str(workspace / "data" / "accounts.csv"), "--account-id", "NOPE"],
+        ["explain", "--input", str(data / "accounts.csv"), "--account-id", "NOPE"]
+        + list(map(str, tables(workspace))),
     )
     assert missing.exit_code == 1 and "no row with account_id = 'NOPE'" in missing.stderr
 
 
-def test_explanation_contributions_add_up_to_the_models_log_odds(workspace):
-    from icpfit.serving.explain import explain_account
+def test_explanation_contributions_add_up_to_the_models_log_odds(shared):
+    from icpfit.serving.account_explanation import explain_account
 
     model = mlflow.pyfunc.load_model("models:/icp-fit@champion").unwrap_python_model()
-    row = accounts(workspace, 1)
+    row = shared.model_rows(1)
     table, base = explain_account(row, model.bundle, model.booster)
     scored = model.predict(None, row, {"reasons": 0}).iloc[0]
     calibration = model.bundle["calibration"]
@@ -208,16 +304,16 @@ def test_explanation_contributions_add_up_to_the_models_log_odds(workspace):
     assert len(table) == len(model.bundle["specs"])
 
 
-def test_every_path_gives_lightgbms_pred_contrib_exactly(workspace):
+def test_every_path_gives_lightgbms_pred_contrib_exactly(shared):
     """The fast engine against the reference: batch scoring, explain and training's global SHAP
     all give LightGBM's own TreeSHAP numbers on the registered model."""
     import json
 
-    from icpfit.serving.explain import explain_account
+    from icpfit.serving.account_explanation import explain_account
     from icpfit.serving.scoring import account_features, specs_from_bundle
 
     model = mlflow.pyfunc.load_model("models:/icp-fit@champion").unwrap_python_model()
-    rows = accounts(workspace, 400)
+    rows = shared.model_rows(400)
     keyed = rows.assign(account_id=[f"row{i}" for i in range(len(rows))])
     frame = account_features(keyed, model.bundle, specs_from_bundle(model.bundle)).frame
     reference = model.booster.predict(

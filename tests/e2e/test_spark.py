@@ -9,12 +9,9 @@ from icpfit.cli import app
 from tests.e2e.cli import invoke, runner
 
 
-def test_spark_local_mode_equals_the_pandas_engine(tmp_path, monkeypatch):
+def test_spark_local_mode_equals_the_pandas_engine(shared, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    invoke("sample-data", "--out", "data", "--accounts", "4000", "--seed", "6")
-    invoke("train", "--config", "data/icpfit.yaml")
-    rows = pd.read_csv(tmp_path / "data" / "accounts.csv").head(400)
+    rows = shared.model_rows(400)
     rows.to_parquet(tmp_path / "in.parquet")
     invoke("score", "--input", "in.parquet", "--output", "pandas.parquet")
     result = invoke(
@@ -49,12 +46,18 @@ def test_spark_local_mode_equals_the_pandas_engine(tmp_path, monkeypatch):
         assert list(left.astype(str)) == list(right.astype(str)), column
 
 
-def test_spark_engine_wants_parquet(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    invoke("sample-data", "--out", "data", "--accounts", "3000", "--seed", "6")
-    invoke("train", "--config", "data/icpfit.yaml")
+def test_spark_engine_wants_parquet(shared, tmp_path):
     result = runner.invoke(
-        app, ["score", "--input", "data/accounts.csv", "--output", "o.csv", "--engine", "spark"]
+        app,
+        [
+            "score",
+            "--input",
+            str(shared.data / "accounts.csv"),
+            "--output",
+            str(tmp_path / "o.csv"),
+            "--engine",
+            "spark",
+        ],
     )
     assert result.exit_code == 1 and "--engine spark reads and writes Parquet" in result.stderr
+    assert not (tmp_path / "o.csv").exists()

@@ -69,6 +69,12 @@ def test_report_and_comparisons_use_the_configured_share(store):
         "models:/icp-fit/2",
         "--input",
         store / "data" / "accounts.csv",
+        "--technologies",
+        store / "data" / "technologies.csv",
+        "--signals",
+        store / "data" / "signals.csv",
+        "--as-of",
+        "2026-09-30",
         "--output",
         store / "cmp",
     )

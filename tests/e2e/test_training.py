@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from icpfit.config import config_from_dict
 from icpfit.features.pipeline import prepare
 from icpfit.features.problems import RawTable
 from icpfit.features.sample import generate_sample
-from icpfit.training.explain import contributions, global_importance
 from icpfit.training.fit import TooFewLabels, train_icp_model
+from icpfit.training.global_shap import contributions, global_importance
 
 
 def prepared_sample(accounts: int, seed: int, **config_overrides):
@@ -71,20 +74,58 @@ def test_same_data_and_seed_give_identical_predictions(trained):
 
 def test_too_few_ideal_customers_is_refused_with_the_counts_and_knobs():
     _, config, result = prepared_sample(600, seed=2)
-    with pytest.raises(TooFewLabels, match=r"too few ideal customers.*labels\.window_months"):
+    with pytest.raises(
+        TooFewLabels,
+        match=r"too few labelled customers.*more ideal customers.*labels\.window_months",
+    ):
         train_icp_model(result, config)
 
 
+def accounts_table(X: pd.DataFrame, specs) -> sqlite3.Connection:
+    """The accounts as a CRM table the ICP filter's SQL reads: export columns for the
+    firmographics, counts by feature name, technologies as one delimited `tech_stack` column
+    (NULL when the stack is unknown)."""
+    columns: dict[str, object] = {"account_id": X.index.astype(str)}
+    for spec in specs:
+        if spec.kind == "categorical":
+            columns[spec.source] = X[spec.name].astype(object).where(X[spec.name].notna(), None)
+        elif spec.kind == "numeric":
+            columns[spec.source] = X[spec.name]
+        elif spec.kind == "count":
+            columns[spec.name] = X[spec.name]
+    flags = [s for s in specs if s.kind == "flag"]
+    present = X[[s.name for s in flags]]
+    stacks = [
+        ";".join(s.source for s, used in zip(flags, row, strict=True) if used == 1)
+        for row in present.to_numpy()
+    ]
+    columns["tech_stack"] = pd.Series(stacks, index=X.index).where(present.notna().all(axis=1))
+    connection = sqlite3.connect(":memory:")
+    pd.DataFrame(columns, index=X.index).to_sql("accounts", connection, index=False)
+    return connection
+
+
 def test_icp_filter_is_readable_and_a_weaker_rules_baseline(trained):
-    *_, run = trained
-    from icpfit.training.icp_rules import filter_document
+    _, _, result, run = trained
+    from icpfit.training.icp_filter import filter_document
 
     document = filter_document(run.icp_filter)
     assert document["icp"] and document["anti_icp"]
     assert all(seg["lift"] >= 1.5 for seg in document["icp"])
     assert all(seg["lift"] <= 0.5 for seg in document["anti_icp"])
     assert any("employees" in seg["rule"] or "industry" in seg["rule"] for seg in document["icp"])
-    assert "IS NULL" in document["sql"]["icp"] or "=" in document["sql"]["icp"]
+    # the SQL selects exactly the accounts the filter puts in its ICP (anti-ICP) segments
+    X = result.features.frame.loc[run.split.index[run.split == "train"]]
+    database = accounts_table(X, result.features.specs)
+    leaf_score = run.icp_filter.predict(X)
+    for kind in ("icp", "anti_icp"):
+        segments = [s for s in run.icp_filter.segments_ if s.kind == kind]
+        inside = np.isclose(leaf_score[:, None], [s.mean_score for s in segments], rtol=1e-9)
+        expected = set(X.index[inside.any(axis=1)])
+        assert len(expected) == round(sum(s.coverage for s in segments) * len(X)) > 0
+        query = f"SELECT account_id FROM accounts WHERE {document['sql'][kind]}"
+        selected = {account for (account,) in database.execute(query)}
+        assert selected == expected, (kind, document["sql"][kind])
     assert run.metrics.loc["rules", "roc_auc"] > 0.6
     assert run.metrics.loc["model", "roc_auc"] > run.metrics.loc["rules", "roc_auc"]
 
