@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -68,14 +69,11 @@ def test_models_serve_scores_three_accounts_like_batch(shared, tmp_path):
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/ping", server)
-        records = json.loads(rows.to_json(orient="records"))
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations",
-            data=json.dumps({"dataframe_records": records}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            answer = pd.DataFrame(json.loads(response.read())["predictions"])
+        answer = pd.DataFrame(post(port, rows)["predictions"])
+        without_stack = rows.drop(columns=["tech_stack"])
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            post(port, without_stack)
+        message = refused.value.read().decode()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -83,3 +81,16 @@ def test_models_serve_scores_three_accounts_like_batch(shared, tmp_path):
     np.testing.assert_allclose(answer["fit_probability"], batch["fit_probability"], rtol=1e-9)
     assert list(answer["fit_tier"]) == list(batch["fit_tier"])
     assert list(answer["reason_1"].fillna("")) == list(batch["reason_1"].fillna(""))
+    # a request without the tech stack is refused, not scored as if nobody had technologies
+    assert refused.value.code == 400 and "this model uses technologies" in message
+
+
+def post(port: int, rows: pd.DataFrame) -> dict:
+    records = json.loads(rows.to_json(orient="records"))
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations",
+        data=json.dumps({"dataframe_records": records}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
