@@ -12,6 +12,7 @@ from rich.table import Table
 
 from icpfit.features.data_report import DataReport
 from icpfit.features.labels import COHORTS
+from icpfit.training.metrics import figure_with_interval
 
 if TYPE_CHECKING:
     from icpfit.training.compare import Comparison
@@ -148,18 +149,24 @@ def print_sample(sample: Sample, console: Console) -> None:
 
 def print_retrain(result: Retrain, console: Console) -> None:
     run, version, tracking_uri = result.run, result.version, result.tracking_uri
+    model = run.metrics.loc["model"]
     table = Table(
         "scorer",
-        "ROC-AUC",
+        "ROC-AUC [95% CI]",
         "PR-AUC",
-        "Brier",
-        "lift@10%",
+        "Brier [95% CI]",
+        "lift@10% [95% CI]",
         "LTV in A+B",
-        title=f"Holdout ({int((run.split == 'holdout').sum()):,} newest accounts)",
+        title=f"Holdout: the {int(model['accounts']):,} newest accounts, "
+        f"{int(model['ideal']):,} of them ideal",
         title_justify="left",
+        caption="[95% CI]: a bootstrap over the holdout's accounts, the range a holdout of "
+        "this size leaves open; a gap between scorers smaller than that may be noise",
     )
     for scorer, row in run.metrics.iterrows():
-        table.add_row(str(scorer), *(f"{row[k]:.3f}" for k in HOLDOUT_COLUMNS))
+        digits = {"lift_top_decile": 2}
+        cells = [figure_with_interval(row, k, digits.get(k, 3)) for k in HOLDOUT_COLUMNS]
+        table.add_row(str(scorer), *cells)
     console.print(table)
     console.print(
         f"Registered {version.name} v{version.version} as [bold]{version.decision.alias}"

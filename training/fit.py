@@ -11,7 +11,12 @@ from icpfit.config import IcpConfig
 from icpfit.features.disqualify import disqualified_reason
 from icpfit.features.pipeline import LabelledExport
 from icpfit.training.icp_filter import IcpFilter
-from icpfit.training.metrics import classification_metrics, ltv_captured, segment_metrics
+from icpfit.training.metrics import (
+    bootstrap_intervals,
+    classification_metrics,
+    ltv_captured,
+    segment_metrics,
+)
 from icpfit.training.model import BoostedFit, LogisticBaseline
 from icpfit.training.split import SPLITS, temporal_split
 from icpfit.training.tiers import tier_thresholds
@@ -162,6 +167,9 @@ def train_icp_model(prepared: LabelledExport, config: IcpConfig) -> TrainingRun:
                 "scorer": name,
                 **classification_metrics(y, s),
                 "ltv_share_tiers_ab": ltv_captured(ltv, s, config.tiers.A + config.tiers.B),
+                **interval_columns(bootstrap_intervals(y, s, seed=config.model.seed)),
+                "accounts": len(y),
+                "ideal": int(y.sum()),
             }
             for name, s in scores.items()
         ]
@@ -171,6 +179,15 @@ def train_icp_model(prepared: LabelledExport, config: IcpConfig) -> TrainingRun:
     return TrainingRun(
         model, logistic, rules, split, metrics, segments, thresholds, reference, holdout_scores
     )
+
+
+def interval_columns(intervals: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """{metric}_low and {metric}_high, the 95% bootstrap interval beside each headline figure."""
+    return {
+        f"{metric}_{end}": value
+        for metric, bounds in intervals.items()
+        for end, value in zip(("low", "high"), bounds, strict=True)
+    }
 
 
 def _segments(y: np.ndarray, scores: np.ndarray, accounts: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from icpfit.training import plots
 from icpfit.training.fit import TrainingRun
 from icpfit.training.global_shap import contributions, global_importance, group_importance
 from icpfit.training.icp_filter import filter_document
+from icpfit.training.metrics import figure_with_interval
 
 SHAP_SAMPLE = 2000
 TOP_FEATURES = 12
@@ -100,6 +101,28 @@ def _drift_section(drift: pd.DataFrame | None, threshold: float) -> str:
     return f"<h2>Input drift since the previous champion</h2>{warning}{_table(drift.head(20))}"
 
 
+def holdout_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Each scorer's holdout figures, with the 95% bootstrap interval beside the headline ones
+    and the holdout's size."""
+    columns = {
+        "ROC-AUC [95% CI]": "roc_auc",
+        "PR-AUC": "pr_auc",
+        "Brier [95% CI]": "brier",
+        "lift@10% [95% CI]": "lift_top_decile",
+        "LTV in A+B": "ltv_share_tiers_ab",
+    }
+    table = pd.DataFrame(
+        {
+            title: [figure_with_interval(row, name) for _, row in metrics.iterrows()]
+            for title, name in columns.items()
+        },
+        index=metrics.index,
+    )
+    return table.assign(
+        accounts=metrics["accounts"].astype(int), ideal=metrics["ideal"].astype(int)
+    )
+
+
 def _page(
     run: TrainingRun,
     prepared: LabelledExport,
@@ -133,7 +156,7 @@ def _page(
 <p class="muted">Temporal split on the date each label was decided; the holdout is the newest
 accounts, touched once. Ideal = retained, top LTV share and expanded over the outcome window.</p>
 <h2>Data window and cohorts</h2>{_table(counts, 0)}{_table(window, 0)}
-<h2>Holdout: model against the baselines</h2>{_table(run.metrics)}
+<h2>Holdout: model against the baselines</h2>{_table(holdout_table(run.metrics))}
 <p class="muted">rules = the ICP filter below; logistic = logistic regression on the same
 features. LTV in A+B = share of holdout LTV in the top {top_share:.0%} by each scorer (tiers A
 and B as the config sizes them).</p>
