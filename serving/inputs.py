@@ -41,7 +41,7 @@ class ModelInputs:
     def of(cls, bundle: dict[str, Any]) -> ModelInputs:
         """The inputs of the features the booster splits on (all features for a model logged
         before that was recorded)."""
-        used = set(bundle.get("used_features") or [s["name"] for s in bundle["specs"]])
+        used = used_feature_names(bundle)
         specs = [s for s in bundle["specs"] if s["name"] in used]
         return cls(
             account_columns=tuple(
@@ -56,6 +56,12 @@ class ModelInputs:
 
     def export_name(self, column: str) -> str:
         return self.export_names.get(column, column)
+
+
+def used_feature_names(bundle: dict[str, Any]) -> set[str]:
+    """The features the booster splits on (every feature for a model that did not record it)."""
+    used = bundle.get("used_features")
+    return {s["name"] for s in bundle["specs"]} if used is None else set(used)
 
 
 def missing_families(columns: Iterable[str], inputs: ModelInputs) -> list[str]:

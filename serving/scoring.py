@@ -19,7 +19,7 @@ from icpfit.config import Disqualifier, FeatureDeclarations, TechStack
 from icpfit.features.disqualify import disqualified_reason
 from icpfit.features.frame import FeatureSpec, data_coverage, scoring_feature_frame
 from icpfit.features.parsing import clean_text, unparsed
-from icpfit.serving.inputs import ModelInputs, check_inputs
+from icpfit.serving.inputs import ModelInputs, check_inputs, used_feature_names
 from icpfit.serving.reasons import reason_columns
 from icpfit.serving.scale import assign_tiers, fit_scores
 from icpfit.serving.schema import SCORES, Provenance, empty_scored, stamp
@@ -31,10 +31,8 @@ def specs_from_bundle(bundle: dict[str, Any]) -> tuple[FeatureSpec, ...]:
 
 
 def used_specs(bundle: dict[str, Any]) -> tuple[FeatureSpec, ...]:
-    """The features the booster splits on (every feature for a model that did not record it)."""
-    used = bundle.get("used_features")
-    specs = specs_from_bundle(bundle)
-    return specs if used is None else tuple(s for s in specs if s.name in set(used))
+    used = used_feature_names(bundle)
+    return tuple(s for s in specs_from_bundle(bundle) if s.name in used)
 
 
 def score_accounts(
