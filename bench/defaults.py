@@ -59,7 +59,7 @@ def measure(name: str, config: IcpConfig, prepared) -> list[dict]:
         seconds = time.perf_counter() - started
         booster = run.model.booster_
         used = run.model.best_iteration_
-        X = prepared.features.frame.loc[run.split.index]
+        X = run.model.features(prepared.features.frame.loc[run.rows])
         X = X.iloc[: min(len(X), 5_000)]
         started = time.perf_counter()
         booster.predict(X, pred_contrib=True, num_iteration=used)

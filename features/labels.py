@@ -61,15 +61,20 @@ def outcome_window(
 ) -> pd.DataFrame:
     """LTV, retention and expansion over each customer's first `window_months` months.
 
-    The window runs from the acquisition month. A customer whose window has not ended by the
-    cutoff is immature: its outcome is unknown, so it gets no label.
+    The window runs from the acquisition month. A customer is mature once the window's last
+    month is over AND `window_months` have passed since its acquisition date: acquired on 29
+    October 2025, a 12-month window is not over at 2026-09-30 (its last month is complete, but
+    the customer has been one for 11 months and 2 days). An immature customer's outcome is
+    unknown, so it gets no label.
     """
     start = acquisition.dt.to_period("M")
     last = start + (rules.window_months - 1)
     window = pd.DataFrame({"start": start, "last": last}).assign(
         window_end=last.dt.to_timestamp(how="end").dt.normalize()
     )
-    window = window.assign(mature=window["window_end"].le(pd.Timestamp(as_of)))
+    elapsed = acquisition + pd.DateOffset(months=rules.window_months) - pd.Timedelta(days=1)
+    cutoff = pd.Timestamp(as_of)
+    window = window.assign(mature=window["window_end"].le(cutoff) & elapsed.le(cutoff))
     known = revenue[month_end(revenue["month"]).le(pd.Timestamp(as_of))]
     rows = known.assign(period=known["month"].dt.to_period("M")).merge(
         window[["start", "last"]], left_on="account_id", right_index=True

@@ -2,12 +2,24 @@
 
 Every account gets a hidden fit logit from its true attributes and its entry date (first contact).
 The logit drives the whole funnel: getting an opportunity, winning it, the first MRR, monthly churn
-and upsells. The exported tables then lose data the way enrichment providers do, so a model sees
-less than the simulation knew. `truth` and `drivers` describe the simulation for tests and
-benchmarks; training must never read them.
+and upsells. The exports are as hard as real ones in three ways:
+
+- The ICP drifts: the product moves upmarket. Between `DRIFT` (fractions of the entry window,
+  about mid-2023 to mid-2025 for the default as_of) the effects of employee bands, funding stages,
+  Healthcare and HubSpot move linearly from their start to their end values, so a model that
+  learns only from the older accounts misjudges today's prospects.
+- The exported tables lose data the way enrichment providers do (`GAPS`: a fifth of headcounts,
+  two fifths of revenues are blank), so a model sees less than the simulation knew.
+- Labels are noisy: the billing export misrecords some customers (`REVENUE_ERRORS`: 2% have every
+  amount in cents, 5% lose a run of one to three paying months), so value labels read from the
+  revenue table are wrong for a few percent of customers while the truth is not.
+
+`truth` and `drivers` describe the simulation for tests and benchmarks; training must never read
+them.
 
 `business="transactional"` turns the same simulated customers into repeat orders instead of
-monthly revenue (features/sample_orders.py): no revenue table, labels from won opportunity amounts.
+monthly revenue (features/sample_orders.py): no revenue table (so no revenue errors), labels from
+won opportunity amounts.
 """
 
 from __future__ import annotations
@@ -99,11 +111,16 @@ DIGITAL_INDUSTRIES = ("Software", "Fintech")
 DATA_STACK = ("Snowflake", "dbt")
 SMALL_HEALTHCARE = 200
 INTERACTIONS = {"data_stack_in_digital": 1.0, "small_healthcare": -1.2}
-STAGE_EFFECTS = {"Seed": -0.3, "Series A": 0.2, "Series B": 0.5, "Series C": 0.5}
+# funding stage: (fit effect at the start, at as_of); the product moves to later-stage companies
+STAGE_EFFECTS = {
+    "Seed": (-0.3, -0.3), "Series A": (0.6, -0.4), "Series B": (0.5, 0.5), "Series C": (0.2, 0.9),
+}  # fmt: skip
 FUNDING_MEDIAN = (0.0, 2.5e6, 12e6, 35e6, 80e6, 200e6, 150e6, 400e6)
 OWNERSHIP = ("Private", "Venture-backed", "Private equity", "Public", "Public sector")
 EMPLOYEE_EDGES = (10, 50, 100, 1000, 5000)
-EMPLOYEE_EFFECTS = (-1.6, -0.6, 0.0, 0.8, -0.1, -0.6)
+# per employee band (<10, 10-49, 50-99, 100-999, 1000-4999, 5000+): (effect at the start, at as_of);
+# the product moves upmarket, so small teams fall out of the ICP and large ones come in
+EMPLOYEE_EFFECTS = ((-1.6, -1.6), (0.4, -1.6), (0.6, -0.6), (0.8, 0.8), (-1.2, 1.6), (-1.0, 0.8))
 WEB_EFFECT, B2C_EFFECT, LATENT_SD, FIT_INTERCEPT = 0.35, -1.0, 0.5, -0.3
 COUNTRIES = {
     "United States": ("North America", 0.42), "Canada": ("North America", 0.06),
@@ -114,11 +131,17 @@ COUNTRIES = {
 }  # fmt: skip
 # columns blanked together: the share of accounts whose data provider does not know them
 GAPS = {
-    ("industry",): 0.03, ("employees",): 0.04, ("annual_revenue",): 0.40,
+    ("industry",): 0.03, ("employees",): 0.20, ("annual_revenue",): 0.40,
     ("country", "region"): 0.02, ("founded_year",): 0.08, ("funding_stage", "total_funding"): 0.30,
     ("ownership",): 0.05, ("business_model",): 0.02, ("web_visits_monthly",): 0.05,
     ("open_job_postings",): 0.10,
 }  # fmt: skip
+
+# the ICP moves linearly between these fractions of the entry window and holds before and after
+DRIFT = (0.35, 0.75)
+# share of customers whose billing export is wrong: every amount in cents, or a run of months lost
+REVENUE_ERRORS = {"in_cents": 0.02, "missing_months": 0.05}
+CENTS = 100
 
 __all__ = ["BUSINESSES", "SampleExport", "generate_sample"]
 
@@ -132,8 +155,10 @@ class SampleExport:
     `truth` has one row per account: account_id, true_fit, fit_logit, entry_date, segment (B2B or
     B2C), the true industry and employees, outcome (customer, lost, open or prospect),
     acquisition_date, churn_month (first unpaid month, if churned; for a transactional sample the
-    first month it no longer orders) and known_stack (whether the technologies table has the
-    account at all). `drivers` is JSON-ready.
+    first month it no longer orders), known_stack (whether the technologies table has the
+    account at all) and revenue_error (in_cents or missing_months for a customer whose revenue
+    rows are misrecorded, else None). true_fit and outcome follow what really happened, not the
+    misrecorded rows. `drivers` is JSON-ready.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -167,12 +192,13 @@ def generate_sample(
     acc["mrr0"] = _mrr0(rng, acc["employees"], acc["logit"])
     acc |= _deals(rng, acc, end)
     cust = _customers(rng, acc, end)
+    errors = _recording_errors(np.random.default_rng([seed, 3]), cust)
     ids = np.array([f"ACC-{i + 1:06d}" for i in range(accounts)], dtype=object)
     tables = {
         "accounts": _accounts_table(rng, acc, ids, as_of.year),
         "technologies": _technologies_table(rng, acc, cust, ids, end),
         "opportunities": _opportunities_table(rng, acc, cust, ids),
-        "revenue": _revenue_table(rng, cust, ids),
+        "revenue": _revenue_table(rng, cust, ids, errors),
         "signals": _signals_table(rng, acc, ids, end),
     }
     if business == "transactional":
@@ -180,9 +206,9 @@ def generate_sample(
 
         return transactional(seed, acc, cust, ids, tables, first_day, as_of)
     fit = _true_fit(np.random.default_rng([seed, 1]), acc, _ltv_threshold(cust, end))
-    return SampleExport(
-        tables, _config(as_of), _truth(acc, cust, ids, fit), _drivers(first_day, as_of)
-    )
+    truth = _truth(acc, cust, ids, fit, errors)
+    drivers = _drivers(first_day, as_of) | {"revenue_errors": _revenue_errors_driver()}
+    return SampleExport(tables, _config(as_of), truth, drivers)
 
 
 def _day(d: date) -> int:
@@ -277,15 +303,21 @@ def _fit_logit(rng: np.random.Generator, acc: Arrays) -> np.ndarray:
     """The planted ICP in log-odds at each account's entry date, from its true attributes."""
     s = acc["s"]
     industry = np.array([v[2:] for v in INDUSTRIES.values()])[acc["industry"]]
-    logit = FIT_INTERCEPT + industry[:, 0] * (1 - s) + industry[:, 1] * s
-    logit += np.array(EMPLOYEE_EFFECTS)[np.digitize(acc["employees"], EMPLOYEE_EDGES)]
-    logit += np.array([STAGE_EFFECTS.get(stage, 0.0) for stage in STAGES])[acc["funding"]]
+    band = np.array(EMPLOYEE_EFFECTS)[np.digitize(acc["employees"], EMPLOYEE_EDGES)]
+    stage = np.array([STAGE_EFFECTS.get(name, (0.0, 0.0)) for name in STAGES])[acc["funding"]]
+    logit = FIT_INTERCEPT + _drifting(industry, s) + _drifting(band, s) + _drifting(stage, s)
     at_entry = acc["has"] & (acc["first_seen"] <= acc["entry"][:, None])
-    for tech, (first, last) in TECH_EFFECTS.items():
-        logit += at_entry[:, list(TECHNOLOGIES).index(tech)] * (first * (1 - s) + last * s)
+    for tech, effect in TECH_EFFECTS.items():
+        logit += at_entry[:, list(TECHNOLOGIES).index(tech)] * _drifting(np.array(effect), s)
     logit += WEB_EFFECT * acc["web_z"] + B2C_EFFECT * acc["b2c"]
     logit += _interactions(acc, at_entry)
     return logit + LATENT_SD * rng.standard_normal(len(s))
+
+
+def _drifting(effects: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Effects given as (at the start, at as_of) for entries at fraction `s` of the entry window."""
+    moved = np.clip((s - DRIFT[0]) / (DRIFT[1] - DRIFT[0]), 0.0, 1.0)
+    return effects[..., 0] * (1 - moved) + effects[..., 1] * moved
 
 
 def _interactions(acc: Arrays, at_entry: np.ndarray) -> np.ndarray:
@@ -536,14 +568,31 @@ def _deal_frame(parts: list[Arrays], ids: np.ndarray, kinds: tuple[str, ...]) ->
     )
 
 
-def _revenue_table(rng: np.random.Generator, cust: Arrays, ids: np.ndarray) -> pd.DataFrame:
-    """One row per paying month; ~2% of months also carry a credit note (a partial refund)."""
+def _recording_errors(rng: np.random.Generator, cust: Arrays) -> Arrays:
+    """Per customer, how the billing export misrecords it: kind 0 not at all, 1 every amount in
+    cents, 2 the paying months [gap_from, gap_to) missing (a run of one to three)."""
+    n, cents, gaps = len(cust["idx"]), *REVENUE_ERRORS.values()
+    u = rng.random(n)
+    kind = np.select([u < cents, u < cents + gaps], [1, 2], 0)
+    gap_from = np.floor(rng.random(n) * cust["paying"].sum(axis=1)).astype(np.int64)
+    return {"kind": kind, "gap_from": gap_from, "gap_to": gap_from + rng.integers(1, 4, n)}
+
+
+def _revenue_table(
+    rng: np.random.Generator, cust: Arrays, ids: np.ndarray, errors: Arrays
+) -> pd.DataFrame:
+    """One row per paying month; ~2% of months also carry a credit note (a partial refund).
+    Customers with recording errors have their rows scaled or missing as `errors` says."""
     ci, j = np.nonzero(cust["paying"])
-    mrr, month = cust["paths"][ci, j], cust["first"][ci] + j
+    mrr = cust["paths"][ci, j]
     refund = np.flatnonzero(rng.random(len(ci)) < 0.02)
     credit = -np.round(mrr[refund] * rng.uniform(0.05, 0.6, len(refund)), 2)
-    who = cust["idx"][np.concatenate([ci, ci[refund]])]
-    month, mrr = np.concatenate([month, month[refund]]), np.concatenate([mrr, credit])
+    ci, j, mrr = np.r_[ci, ci[refund]], np.r_[j, j[refund]], np.r_[mrr, credit]
+    kind = errors["kind"][ci]
+    mrr = np.where(kind == 1, CENTS * mrr, mrr)
+    gap = (kind == 2) & (j >= errors["gap_from"][ci]) & (j < errors["gap_to"][ci])
+    ci, j, mrr = ci[~gap], j[~gap], mrr[~gap]
+    who, month = cust["idx"][ci], cust["first"][ci] + j
     order = np.lexsort((np.arange(len(who)), month, who))
     return pd.DataFrame(
         {
@@ -587,12 +636,18 @@ def _signals_table(
     )
 
 
-def _truth(acc: Arrays, cust: Arrays, ids: np.ndarray, fit: np.ndarray) -> pd.DataFrame:
+def _truth(
+    acc: Arrays, cust: Arrays, ids: np.ndarray, fit: np.ndarray, errors: Arrays | None = None
+) -> pd.DataFrame:
     has = {stage: (acc["stage"] == stage) & (acc["created"] >= 0) for stage in (1, 2)}
     has = {stage: has[stage] | ((acc["stage2"] == stage) & (acc["created2"] >= 0)) for stage in has}
     gone = cust["churn"] < cust["shown"]
     churned = np.full(len(ids), -1)
     churned[cust["idx"][gone]] = _month_start(cust["first"][gone] + cust["churn"][gone])
+    misrecorded = np.full(len(ids), None, dtype=object)
+    if errors is not None:
+        named = np.array([None, "in_cents", "missing_months"], dtype=object)[errors["kind"]]
+        misrecorded[cust["idx"]] = named
     return pd.DataFrame(
         {
             "account_id": ids,
@@ -608,6 +663,7 @@ def _truth(acc: Arrays, cust: Arrays, ids: np.ndarray, fit: np.ndarray) -> pd.Da
             "acquisition_date": _dates(acc["acq"]),
             "churn_month": _dates(churned),
             "known_stack": acc["known_stack"],
+            "revenue_error": misrecorded,
         }
     )
 
@@ -643,24 +699,33 @@ def _config(as_of: date) -> dict:
 
 
 def _effects(at: float) -> dict[str, float]:
-    """Planted fit effects in log-odds for an account entering at fraction `at` of the window."""
+    """Planted fit effects in log-odds at fraction `at` of the drift (0 before, 1 after it)."""
 
     def mix(first: float, last: float) -> float:
         return round(first + (last - first) * at, 3)
 
     effects = {f"industry={name}": mix(*spec[2:]) for name, spec in INDUSTRIES.items()}
     bands = zip((0, *EMPLOYEE_EDGES), (*EMPLOYEE_EDGES, None), EMPLOYEE_EFFECTS, strict=True)
-    effects |= {f"employees={lo}-{hi - 1}" if hi else f"employees>={lo}": e for lo, hi, e in bands}
-    effects |= {f"funding_stage={stage}": effect for stage, effect in STAGE_EFFECTS.items()}
+    effects |= {
+        f"employees={lo}-{hi - 1}" if hi else f"employees>={lo}": mix(*e) for lo, hi, e in bands
+    }
+    effects |= {f"funding_stage={stage}": mix(*effect) for stage, effect in STAGE_EFFECTS.items()}
     effects |= {_feature_name(tech): mix(*spec) for tech, spec in TECH_EFFECTS.items()}
     return effects | {"web_visits_monthly": WEB_EFFECT, "business_model=B2C": B2C_EFFECT}
 
 
 def _drivers(start: date, end: date) -> dict:
     first, last = _effects(0.0), _effects(1.0)
+    moves = [start + (end - start) * share for share in DRIFT]
     return {
         "entry_window": {"start": start.isoformat(), "end": end.isoformat()},
-        "unit": "log-odds added to the fit logit; effects move linearly over the entry window",
+        "unit": "log-odds added to the fit logit at the account's entry date",
+        "drift": {
+            "from": moves[0].isoformat(),
+            "to": moves[1].isoformat(),
+            "how": "each effect in `shifts` is at its start value for entries up to `from`, "
+            "moves linearly to its end value by `to` and stays there until as_of",
+        },
         "true_fit": "P(an account in a sales cycle becomes an ideal customer), at its entry date",
         "effects_at_start": first,
         "effects_at_end": last,
@@ -697,4 +762,21 @@ def _drivers(start: date, end: date) -> dict:
         },
         "late_technologies": "15% of technology rows are first seen after the account's entry; "
         "they did not count towards its fit",
+    }
+
+
+def _revenue_errors_driver() -> dict:
+    """Label noise of the subscription sample: its revenue table, not its truth."""
+    return {
+        "in_cents": {
+            "share_of_customers": REVENUE_ERRORS["in_cents"],
+            "how": f"every revenue row of the customer is {CENTS}x its amount (billed in cents)",
+        },
+        "missing_months": {
+            "share_of_customers": REVENUE_ERRORS["missing_months"],
+            "how": "a run of 1 to 3 consecutive paying months (and their credit notes) is absent",
+        },
+        "effect": "labels are read from these rows, so some customers look ideal, low-value or "
+        "churned when they are not; true_fit and truth.outcome follow what really happened, and "
+        "truth.revenue_error names each misrecorded customer's error",
     }

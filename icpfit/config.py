@@ -190,9 +190,22 @@ class TierShares(_Section):
         return self
 
 
+class RecipeChoice(_Section):
+    """Parts of the training recipe to fix instead of letting the backtest choose them."""
+
+    tree_shape: Literal["default", "depth-3", "depth-2"] | None = None
+    population: Literal["customers_and_lost", "customers"] | None = None
+    disqualified: Literal["excluded", "kept"] | None = None
+    headcount: Literal["as_given", "estimated"] | None = None
+
+
 class ModelSettings(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
+    """LightGBM parameters over the defaults (num_leaves / max_depth also fix the tree shape)."""
     seed: int = 42
+    folds: int = Field(4, ge=2, le=12)
+    """Quarters in the rolling-origin backtest."""
+    recipe: RecipeChoice = RecipeChoice()
 
 
 class DriftSettings(_Section):
@@ -204,13 +217,14 @@ class DriftSettings(_Section):
 
 class SplitCounts(_Section):
     train: int = Field(20, ge=1)
-    validation: int = Field(5, ge=1)
-    holdout: int = Field(5, ge=1)
+    """Decided before each backtest fold (what the fold's model learns from)."""
+    fold: int = Field(5, ge=1)
+    """Decided in each backtest fold (what the fold's model is judged on)."""
 
 
 class Minimums(_Section):
-    """The fewest ideal and non-ideal customers each part of the temporal split needs before
-    icpfit trains and judges a model (`validate` reports the counts against them)."""
+    """The fewest ideal and non-ideal customers each backtest fold needs, before it and in it,
+    before icpfit trains and judges a model (`validate` reports the counts against them)."""
 
     ideal: SplitCounts = SplitCounts()
     non_ideal: SplitCounts = SplitCounts()

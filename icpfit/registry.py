@@ -13,7 +13,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from icpfit.features.labels import cohort_counts
 from icpfit.features.pipeline import LabelledExport
 from icpfit.serving.pyfunc import DEFAULT_PARAMS, IcpFitModel
 from icpfit.serving.schema import Provenance
-from icpfit.training.comparable import LTV, TARGET, ComparableModel
+from icpfit.training.comparable import DECIDED, LTV, OOF, TARGET, ComparableModel
 from icpfit.training.compare import Comparison
 from icpfit.training.fit import TrainingRun
 from icpfit.training.promotion import Decision
@@ -229,9 +229,12 @@ def _log_run(
             "as_of": prepared.as_of.isoformat(),
             **{f"label_{k}": v for k, v in config.labels.model_dump().items()},
             **{f"cohort_{k}": v for k, v in cohort_counts(prepared.labels).items()},
-            **{
-                f"rows_{k}": int((run.split == k).sum()) for k in ("train", "validation", "holdout")
-            },
+            "rows_trained": len(run.rows),
+            "rows_backtest": len(run.scores),
+            "trained_through": run.trained_through.date().isoformat(),
+            "backtest_scheme": run.backtest.scheme,
+            "backtest_folds": len(run.backtest.folds),
+            **{f"recipe_{k}": v for k, v in asdict(run.recipe).items()},
             **{
                 f"hash_{n}": table_hash(getattr(export, n))
                 for n in ("accounts", "opportunities", "revenue", "technologies", "signals")
@@ -242,6 +245,8 @@ def _log_run(
     )
     for scorer, values in run.metrics.iterrows():
         mlflow.log_metrics({f"{scorer}_{k}": float(v) for k, v in values.items() if v == v})
+    mlflow.log_text(run.backtest.per_fold.reset_index().to_csv(index=False), "backtest/folds.csv")
+    mlflow.log_text(run.backtest.search.to_csv(index=False), "backtest/recipes.csv")
     mlflow.log_dict(config.model_dump(mode="json", exclude={"source"}), "config.json")
     mlflow.log_text(
         yaml.safe_dump(report.icp_filter, sort_keys=False, allow_unicode=True), "icp_filter.yaml"
@@ -254,10 +259,10 @@ def _log_run(
         mlflow.log_artifact(str(tmp / name), artifact_path="plots")
     if len(run.segments):
         mlflow.log_text(run.segments.to_csv(index=False), "segments.csv")
-    labelled = prepared.labels.loc[run.split.index, ["cohort", "target"]]
+    labelled = prepared.labels.loc[run.rows, ["cohort", "target"]]
     mlflow.log_input(
         mlflow.data.from_pandas(
-            prepared.features.frame.loc[run.split.index]
+            prepared.features.frame.loc[run.rows]
             .join(labelled)
             .astype({"cohort": str, "target": float})
             .reset_index(),
@@ -304,7 +309,7 @@ def _log_model(candidate: ComparableModel, model_name: str, tmp: Path):
     booster_path, bundle_path = tmp / "booster.txt", tmp / "bundle.json"
     model.booster.save_model(str(booster_path), num_iteration=model.bundle["best_iteration"])
     bundle_path.write_text(json.dumps(model.bundle))
-    example = candidate.holdout.drop(columns=[TARGET, LTV]).head(3)
+    example = candidate.holdout.drop(columns=[TARGET, LTV, OOF, DECIDED], errors="ignore").head(3)
     stamped = {**DEFAULT_PARAMS, **Provenance.now(model_name, "0").params()}
     inferred = infer_signature(example, model.predict(None, example, stamped), DEFAULT_PARAMS)
     optional = Schema(

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from icpfit.usecases import Explanation, Retrain, Sample, ScoredFile, Validation
 
 TIERS = ("A", "B", "C", "D", "X")
+SCORER_NAMES = {
+    "rules": "ICP rules",
+    "logistic": "logistic regression",
+    "single_column": "best single column",
+}
 HOLDOUT_COLUMNS = ("roc_auc", "pr_auc", "brier", "lift_top_decile", "ltv_share_tiers_ab")
 
 COHORT_MEANING = {
@@ -61,12 +66,19 @@ def print_validation(result: Validation, console: Console) -> None:
         return
     counts = result.readiness.counts
     table = Table(
-        "part", "labelled", "ideal", "non-ideal", title="Enough to train?", title_justify="left"
+        "backtest fold",
+        "ideal before",
+        "non-ideal before",
+        "ideal in fold",
+        "non-ideal in fold",
+        title="Enough to train?",
+        title_justify="left",
     )
-    for part, row in counts.iterrows():
+    for fold, row in counts.iterrows():
         table.add_row(
-            str(part),
-            f"{row['labelled']:,}",
+            str(fold),
+            _against(row["train_ideal"], row["train_ideal_min"]),
+            _against(row["train_non_ideal"], row["train_non_ideal_min"]),
             _against(row["ideal"], row["ideal_min"]),
             _against(row["non_ideal"], row["non_ideal_min"]),
         )
@@ -150,24 +162,33 @@ def print_sample(sample: Sample, console: Console) -> None:
 def print_retrain(result: Retrain, console: Console) -> None:
     run, version, tracking_uri = result.run, result.version, result.tracking_uri
     model = run.metrics.loc["model"]
+    backtest = run.backtest
     table = Table(
         "scorer",
         "ROC-AUC [95% CI]",
-        "PR-AUC",
+        "PR-AUC [95% CI]",
         "Brier [95% CI]",
         "lift@10% [95% CI]",
-        "LTV in A+B",
-        title=f"Holdout: the {int(model['accounts']):,} newest accounts, "
-        f"{int(model['ideal']):,} of them ideal",
+        "LTV in A+B [95% CI]",
+        title=f"Backtest: mean over {len(backtest.folds)} folds, {int(model['accounts']):,} "
+        f"accounts judged, {int(model['ideal']):,} of them ideal",
         title_justify="left",
-        caption="[95% CI]: a bootstrap over the holdout's accounts, the range a holdout of "
-        "this size leaves open; a gap between scorers smaller than that may be noise",
+        caption="each fold's model learns only from accounts decided before the fold; [95% CI]: "
+        "a bootstrap of each fold's accounts; a gap between scorers smaller than that may be "
+        f"noise. Best single column: {backtest.single_column}",
     )
     for scorer, row in run.metrics.iterrows():
         digits = {"lift_top_decile": 2}
         cells = [figure_with_interval(row, k, digits.get(k, 3)) for k in HOLDOUT_COLUMNS]
-        table.add_row(str(scorer), *cells)
+        table.add_row(SCORER_NAMES.get(str(scorer), str(scorer)), *cells)
     console.print(table)
+    for note in backtest.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
+    console.print(
+        f"Recipe: {escape(run.recipe.describe())}; {run.model.best_iteration_} trees; trained on "
+        f"{len(run.rows):,} labelled accounts decided up to {run.trained_through.date()}",
+        soft_wrap=True,
+    )
     console.print(
         f"Registered {version.name} v{version.version} as [bold]{version.decision.alias}"
         f"[/]: {version.decision.reason}"

@@ -9,6 +9,7 @@ import lightgbm as lgb
 import pandas as pd
 from matplotlib.figure import Figure
 
+from icpfit.serving.estimates import apply_estimates
 from icpfit.serving.reasons import attribute_text, plain_value
 from icpfit.serving.scoring import account_features, specs_from_bundle
 from icpfit.serving.treeshap import TreeShap, booster_matrix
@@ -22,21 +23,32 @@ def explain_account(
     booster: lgb.Booster,
     explainer: TreeShap | None = None,
 ) -> tuple[pd.DataFrame, float]:
-    """Per attribute: the text a rep reads and its SHAP value (log-odds); plus the base value."""
+    """Per attribute: the text a rep reads and its SHAP value (log-odds); plus the base value.
+
+    A blank the bundle estimates (a headcount) is filled as in scoring and reads as estimated.
+    """
     renames = {export: canonical for canonical, export in bundle["accounts_columns"].items()}
     keyed = row.rename(columns=renames).head(1).assign(account_id="row0")
     specs = specs_from_bundle(bundle)
     features = account_features(keyed, bundle, specs)
+    frame, estimated = apply_estimates(features.frame, bundle.get("estimates", []))
     explainer = explainer or TreeShap.from_booster(booster, bundle["best_iteration"])
-    contrib = explainer.contributions(booster_matrix(features.frame, booster))[0]
-    values = features.frame.iloc[0]
+    contrib = explainer.contributions(booster_matrix(frame, booster))[0]
+    values = frame.iloc[0]
+    guessed = estimated.iloc[0].to_dict()
     profiles = bundle.get("profiles", {})
     table = pd.DataFrame(
         {
             "attribute": [s.name for s in specs],
             "group": [s.group for s in specs],
             "reads as": [
-                attribute_text(s, plain_value(values[s.name]), profiles.get(s.name), against=c < 0)
+                attribute_text(
+                    s,
+                    plain_value(values[s.name]),
+                    profiles.get(s.name),
+                    against=c < 0,
+                    estimated=guessed.get(s.name, False),
+                )
                 for s, c in zip(specs, contrib[:-1], strict=True)
             ],
             "contribution": contrib[:-1],

@@ -34,12 +34,17 @@ def _number(value: float) -> str:
 
 
 def attribute_text(
-    spec: FeatureSpec, value: object, profile: dict | None, against: bool = False
+    spec: FeatureSpec,
+    value: object,
+    profile: dict | None,
+    against: bool = False,
+    estimated: bool = False,
 ) -> str:
     """'Uses Snowflake', 'Employees 240 — in the range of best customers (120–900)', ...
 
     Against the fit, a value inside the best customers' range gets no range note: it would read
-    as a contradiction to a sales rep.
+    as a contradiction to a sales rep. An `estimated` number (a blank filled by the bundle's
+    estimate) reads 'Employees ~140 (estimated)'.
     """
     label = _label(spec)
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -57,7 +62,11 @@ def attribute_text(
         return text if value in spec.levels else f"{text} (not seen in training: unknown)"
     show, notes = _number_wording(spec, profile, against)
     place = int(_places(np.array([float(value)]), profile)[0])
-    return f"{label} {show(float(value))}{notes[place]}"
+    return _number_text(label, show(float(value)), notes[place], estimated)
+
+
+def _number_text(label: str, shown: str, note: str, estimated: bool) -> str:
+    return f"{label} ~{shown} (estimated){note}" if estimated else f"{label} {shown}{note}"
 
 
 def _number_wording(
@@ -88,18 +97,24 @@ def reason_columns(
     specs: tuple[FeatureSpec, ...],
     profiles: dict[str, dict],
     count: int,
+    estimated: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """reason_1..count (for) and risk_1..count (against), one row per row of `frame`.
 
     The text of an attribute depends only on its value, so each attribute's texts are written
     once per distinct value among the rows it is a reason or risk for, not once per row.
+    `estimated` (same rows as `frame`, a boolean column per estimated feature) marks values
+    that were blank and filled by an estimate: their texts say so.
     """
     missing = frame.isna().to_numpy()
+    flags = {} if estimated is None else {c: estimated[c].to_numpy(bool) for c in estimated}
     picks = _top_picks(np.asarray(contributions, dtype=np.float64), missing, count)
     texts = np.full((len(frame), 2 * count), None, dtype=object)
     for side, prefix in enumerate(("reason", "risk")):
         chosen = picks[:, side * count : (side + 1) * count]
         rows, ks = np.nonzero(chosen >= 0)
+        if not len(rows):  # no row has a reason (or a risk) on this side
+            continue
         features = chosen[rows, ks]
         order = np.argsort(features, kind="stable")
         rows, ks, features = rows[order], ks[order], features[order]
@@ -107,8 +122,9 @@ def reason_columns(
         for start, end in zip(starts, [*starts[1:], len(features)], strict=True):
             j = int(features[start])
             at_rows, at_ks = rows[start:end], ks[start:end] + side * count
+            guessed = flags[specs[j].name][at_rows] if specs[j].name in flags else None
             texts[at_rows, at_ks] = _texts(
-                specs[j], frame.iloc[at_rows, j], profiles.get(specs[j].name), prefix
+                specs[j], frame.iloc[at_rows, j], profiles.get(specs[j].name), prefix, guessed
             )
     names = [f"reason_{k + 1}" for k in range(count)] + [f"risk_{k + 1}" for k in range(count)]
     return pd.DataFrame(texts, index=frame.index, columns=names, dtype=object)
@@ -152,10 +168,16 @@ def _insert(
             return
 
 
-def _texts(spec: FeatureSpec, values: pd.Series, profile: dict | None, prefix: str) -> np.ndarray:
+def _texts(
+    spec: FeatureSpec,
+    values: pd.Series,
+    profile: dict | None,
+    prefix: str,
+    estimated: np.ndarray | None = None,
+) -> np.ndarray:
     against = prefix == "risk"
     if spec.kind == "numeric":
-        return _numeric_texts(spec, values.to_numpy(dtype=float), profile, against)
+        return _numeric_texts(spec, values.to_numpy(dtype=float), profile, against, estimated)
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
     words = np.array(
         [attribute_text(spec, plain_value(v), profile, against) for v in [*uniques, None]],
@@ -165,23 +187,35 @@ def _texts(spec: FeatureSpec, values: pd.Series, profile: dict | None, prefix: s
 
 
 def _numeric_texts(
-    spec: FeatureSpec, values: np.ndarray, profile: dict | None, against: bool
+    spec: FeatureSpec,
+    values: np.ndarray,
+    profile: dict | None,
+    against: bool,
+    estimated: np.ndarray | None = None,
 ) -> np.ndarray:
     """Numbers mostly differ from row to row but their texts do not ('Employees 12k — above
-    ...'): rows are grouped by what the text shows (the rounded number and where it falls
-    against the profile) and each group's text is written once, from one of its values."""
+    ...'): rows are grouped by what the text shows (the rounded number, where it falls against
+    the profile, whether it is estimated) and each group's text is written once, from one of
+    its values."""
     known = ~np.isnan(values)
     shown, shape = _shown_number(values[known], "year" in spec.name)
     place = _places(values[known], profile)
-    key = shown + 1j * (shape + 8 * place + 32 * np.signbit(shown))
+    guessed = np.zeros(len(values), bool) if estimated is None else np.asarray(estimated, bool)
+    guessed = guessed[known]
+    key = shown + 1j * (shape + 8 * place + 32 * np.signbit(shown) + 64 * guessed)
     group, keys = pd.factorize(key)
     first = np.empty(len(keys), dtype=np.intp)
     first[group[::-1]] = np.arange(len(group))[::-1]
     label, (show, notes) = _label(spec), _number_wording(spec, profile, against)
     words = np.array(
         [
-            f"{label} {show(v)}{notes[p]}"
-            for v, p in zip(values[known][first].tolist(), place[first].tolist(), strict=True)
+            _number_text(label, show(v), notes[p], g)
+            for v, p, g in zip(
+                values[known][first].tolist(),
+                place[first].tolist(),
+                guessed[first].tolist(),
+                strict=True,
+            )
         ],
         dtype=object,
     )

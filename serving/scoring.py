@@ -19,6 +19,7 @@ from icpfit.config import Disqualifier, FeatureDeclarations, TechStack
 from icpfit.features.disqualify import disqualified_reason
 from icpfit.features.frame import FeatureSpec, data_coverage, scoring_feature_frame
 from icpfit.features.parsing import clean_text, unparsed
+from icpfit.serving.estimates import apply_estimates
 from icpfit.serving.inputs import ModelInputs, check_inputs, used_feature_names
 from icpfit.serving.reasons import reason_columns
 from icpfit.serving.scale import assign_tiers, fit_scores
@@ -50,6 +51,10 @@ def score_accounts(
     from the booster when not given). The raw score is the sum of the contributions, so a row's
     reasons always add up to its score.
 
+    Blanks the bundle has an estimate for (`serving.estimates`; a blank headcount) are filled
+    before the booster sees them, and reasons say so; `data_coverage` and the row errors read
+    the values as given, so an estimated cell still counts as missing.
+
     A row that cannot be scored (no account id, a number that is not a number) keeps its
     account_id, gets `error`, and has the other columns empty. `provenance` names the model
     version on every row (`serving.schema` has the layout).
@@ -65,7 +70,8 @@ def score_accounts(
     check_inputs(accounts.columns, ModelInputs.of(bundle))
     specs = specs_from_bundle(bundle)
     features = account_features(keyed, bundle, specs)
-    matrix = booster_matrix(features.frame, booster)
+    frame, estimated = apply_estimates(features.frame, bundle.get("estimates", []))
+    matrix = booster_matrix(frame, booster)
     if reasons > 0 or contributions:
         explainer = explainer or TreeShap.from_booster(booster, bundle["best_iteration"])
         values = explainer.contributions(matrix)
@@ -76,7 +82,7 @@ def score_accounts(
     if reasons > 0 or contributions:
         if reasons > 0:
             words = reason_columns(
-                contrib, features.frame, specs, bundle.get("profiles", {}), reasons
+                contrib, frame, specs, bundle.get("profiles", {}), reasons, estimated
             )
             out = pd.concat([out, words.set_index(out.index)], axis=1)
             disqualified = out["disqualified_reason"].notna()

@@ -42,7 +42,10 @@ def scoring_bundle(run: TrainingRun, prepared: LabelledExport, config: IcpConfig
             run.reference_sorted, np.linspace(0, 1, REFERENCE_POINTS)
         ).tolist(),
         "as_of": prepared.as_of.isoformat(),
-        "profiles": customer_profiles(prepared, run.split.index[run.split == "train"]),
+        "profiles": customer_profiles(prepared, run.rows),
+        "estimates": list(run.model.estimates),
+        "recipe": asdict(run.recipe),
+        "trained_through": run.trained_through.date().isoformat(),
     }
 
 
@@ -87,7 +90,7 @@ def customer_profiles(prepared: LabelledExport, train_ids: pd.Index) -> dict[str
 
     Numeric: the 10th-90th percentile range among ideal customers. Categorical: levels whose
     ideal rate is at least 1.5x (good) or at most 0.5x (rare) the average, among levels with
-    enough labelled accounts. Learned on the training split only.
+    enough labelled accounts. Learned on the model's training accounts.
     """
     X = prepared.features.frame.loc[train_ids]
     target = prepared.labels.loc[train_ids, "target"].astype(float)

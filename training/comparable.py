@@ -37,6 +37,9 @@ from icpfit.training.run_report import RunReport
 
 POPULATION_ROWS = 50_000
 TARGET, LTV = "__icpfit_target", "__icpfit_ltv"
+OOF, DECIDED = "__icpfit_oof", "__icpfit_decided"
+"""Holdout columns: the version's own out-of-fold score of each account (the backtest model that
+had not seen it) and the date its label was decided."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,18 @@ class ComparableModel:
     icp_filter: dict | None = None
     population: pd.DataFrame | None = None
     holdout: pd.DataFrame | None = None
-    """Raw account rows of the version's holdout, with TARGET and LTV columns."""
+    """Raw account rows of the version's backtest accounts, with TARGET, LTV, OOF and DECIDED
+    columns (older versions: TARGET and LTV only)."""
 
     @property
     def as_of(self) -> str:
         return str(self.model.bundle.get("as_of", ""))
+
+    @property
+    def trained_through(self) -> pd.Timestamp | None:
+        """The newest decision date the version trained on (None when it did not record it)."""
+        through = self.model.bundle.get("trained_through")
+        return pd.Timestamp(through) if through else None
 
     @property
     def specs(self) -> tuple[FeatureSpec, ...]:
@@ -62,19 +72,23 @@ class ComparableModel:
 
 def training_population(run: TrainingRun, prepared: LabelledExport, seed: int) -> pd.DataFrame:
     """The features of the accounts the model learned from (at most POPULATION_ROWS, sampled)."""
-    frame = prepared.features.frame.loc[run.split.index]
+    frame = prepared.features.frame.loc[run.rows]
     if len(frame) > POPULATION_ROWS:
         frame = frame.sample(POPULATION_ROWS, random_state=seed).sort_index()
     return frame.reset_index(drop=True)
 
 
 def holdout_accounts(run: TrainingRun, prepared: LabelledExport, config: IcpConfig) -> pd.DataFrame:
-    ids = run.holdout_scores.index
-    rows = raw_account_rows(prepared, config, ids)
+    """The backtest's accounts as model input, with their target, LTV, out-of-fold score and
+    decision date: what a later comparison judges this version on."""
+    scores = run.scores
+    rows = raw_account_rows(prepared, config, scores.index)
     return rows.assign(
         **{
-            TARGET: run.holdout_scores["target"].to_numpy(dtype=float),
-            LTV: run.holdout_scores["ltv"].to_numpy(dtype=float),
+            TARGET: scores["target"].to_numpy(dtype=float),
+            LTV: scores["ltv"].to_numpy(dtype=float),
+            OOF: scores["model"].to_numpy(dtype=float),
+            DECIDED: pd.to_datetime(scores["decided"]).dt.strftime("%Y-%m-%d").to_numpy(),
         }
     )
 
@@ -104,17 +118,44 @@ def score_rows(model: ComparableModel, rows: pd.DataFrame) -> pd.DataFrame:
     return model.model.predict(None, rows, {"reasons": 3})
 
 
+def unseen_by(holdout: pd.DataFrame, other: ComparableModel) -> pd.DataFrame:
+    """The holdout accounts `other` did not train on (decided after its training accounts)."""
+    through = other.trained_through
+    if through is None or DECIDED not in holdout:
+        return holdout
+    return holdout[pd.to_datetime(holdout[DECIDED]) > through]
+
+
 def holdout_metrics(
-    a: ComparableModel, b: ComparableModel, holdout: pd.DataFrame, top_share: float
+    a: ComparableModel,
+    b: ComparableModel,
+    holdout: pd.DataFrame,
+    top_share: float,
+    owner: str = "b",
 ) -> pd.DataFrame:
-    """Both models on the same holdout accounts (raw rows with TARGET and LTV), and B minus A:
-    the numbers a comparison reports and a promotion is decided on."""
-    rows = holdout.drop(columns=[TARGET, LTV])
+    """Both models on the same accounts, and B minus A with a paired bootstrap interval: the
+    numbers a comparison reports and a promotion is decided on.
+
+    `holdout` is the `owner`'s (a or b) backtest accounts; the owner's scores are its
+    out-of-fold scores (the model that had not seen the account), and only the accounts the
+    other version did not train on are kept, so neither has seen any of them.
+    """
+    other = a if owner == "b" else b
+    holdout = unseen_by(holdout, other)
+    rows = holdout.drop(columns=[c for c in (TARGET, LTV, OOF, DECIDED) if c in holdout])
+
+    def scores(model: ComparableModel, own: bool) -> np.ndarray:
+        if own and OOF in holdout:
+            return holdout[OOF].to_numpy(dtype=float)
+        if not len(rows):
+            return np.zeros(0)
+        return score_rows(model, rows)["fit_probability"].to_numpy(dtype=float)
+
     return metric_deltas(
         holdout[TARGET].to_numpy(dtype=int),
         holdout[LTV].to_numpy(dtype=float),
-        score_rows(a, rows)["fit_probability"].to_numpy(dtype=float),
-        score_rows(b, rows)["fit_probability"].to_numpy(dtype=float),
+        scores(a, owner == "a"),
+        scores(b, owner == "b"),
         top_share,
     )
 
@@ -158,7 +199,8 @@ def compare_models(
     if older.population is not None and newer.population is not None:
         parts["drift"] = population_drift(older.population, newer.population, newer.specs)
     if metrics is None and newer.holdout is not None and len(newer.holdout):
-        metrics = holdout_metrics(a, b, newer.holdout, top_tiers_share(b))
+        owner = "a" if newer is a else "b"
+        metrics = holdout_metrics(a, b, newer.holdout, top_tiers_share(b), owner)
     if metrics is not None:
         parts["metrics"], parts["holdout_accounts"] = metrics, int(metrics.attrs["accounts"])
     else:

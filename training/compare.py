@@ -14,6 +14,7 @@ import pandas as pd
 
 from icpfit.training.drift import score_psi
 from icpfit.training.metrics import classification_metrics, ltv_captured
+from icpfit.training.promotion import paired_difference
 
 TIERS = ("A", "B", "C", "D", "X")
 TIER_RANK = {tier: rank for rank, tier in enumerate(TIERS)}
@@ -157,7 +158,8 @@ def metric_deltas(
     scores_b: np.ndarray,
     top_share: float,
 ) -> pd.DataFrame:
-    """Both models on the same (newer) holdout, and B minus A."""
+    """Both models on the same accounts, and B minus A; the ROC-AUC and lift differences come
+    with their 95% paired bootstrap interval (`attrs["paired"]` holds the ROC-AUC one)."""
     rows = {}
     for name, scores in (("model A", scores_a), ("model B", scores_b)):
         scores = np.nan_to_num(np.asarray(scores, dtype=float))
@@ -168,7 +170,14 @@ def metric_deltas(
     table = pd.DataFrame(rows).T
     table.loc["B - A"] = table.loc["model B"] - table.loc["model A"]
     table = table.rename_axis("model")
+    scores_a, scores_b = np.nan_to_num(scores_a), np.nan_to_num(scores_b)
+    for metric in ("roc_auc", "lift_top_decile"):
+        paired = paired_difference(target, scores_a, scores_b, metric, incumbent_label="A")
+        table.loc["B - A", [f"{metric}_low", f"{metric}_high"]] = [paired.low, paired.high]
+        if metric == "roc_auc":
+            table.attrs["paired"] = paired
     table.attrs["accounts"] = len(target)
+    table.attrs["ideal"] = int(np.asarray(target).sum())
     return table
 
 
@@ -211,16 +220,23 @@ class Comparison:
             was = int(self.migration.loc[tier].sum()) if tier in self.migration.index else 0
             now = int(self.migration[tier].sum()) if tier in self.migration.columns else 0
             lines.append(f"Tier {tier}: {was:,} under A, {now:,} under B, {kept:,} in both")
-        if self.metrics is not None:
+        if self.metrics is not None and self.holdout_accounts:
             m = self.metrics
+            d = m.loc["B - A"]
             lines.append(
-                f"Newer holdout ({self.holdout_accounts:,} accounts): ROC-AUC "
-                f"{m.loc['model A', 'roc_auc']:.3f} -> {m.loc['model B', 'roc_auc']:.3f}, "
-                f"lift@10% {m.loc['model A', 'lift_top_decile']:.2f} -> "
-                f"{m.loc['model B', 'lift_top_decile']:.2f}, LTV in A+B "
-                f"{m.loc['model A', 'ltv_share_tiers_ab']:.1%} -> "
+                f"On {self.holdout_accounts:,} accounts neither model trained on "
+                f"({int(m.attrs.get('ideal', 0)):,} ideal): ROC-AUC "
+                f"{m.loc['model A', 'roc_auc']:.3f} -> {m.loc['model B', 'roc_auc']:.3f} "
+                f"(B - A {d['roc_auc']:+.3f}, 95% paired CI {d['roc_auc_low']:+.3f} to "
+                f"{d['roc_auc_high']:+.3f}), lift@10% "
+                f"{m.loc['model A', 'lift_top_decile']:.2f} -> "
+                f"{m.loc['model B', 'lift_top_decile']:.2f} (95% paired CI of B - A "
+                f"{d['lift_top_decile_low']:+.2f} to {d['lift_top_decile_high']:+.2f}), LTV in "
+                f"A+B {m.loc['model A', 'ltv_share_tiers_ab']:.1%} -> "
                 f"{m.loc['model B', 'ltv_share_tiers_ab']:.1%}"
             )
+        elif self.metrics is not None:
+            lines.append("No labelled accounts that neither model trained on: no metrics")
         if self.sources is not None and len(self.sources):
             shares = source_shares(self.sources)
             lines.append(
@@ -287,7 +303,10 @@ border-bottom:1px solid #ddd;text-align:right}}.muted{{color:#666}}</style></hea
 <h2>Where the change comes from</h2>
 <p class="muted">Model: B minus A on the earlier snapshot. Data: B on the newer snapshot minus
 B on the earlier one. Needs two snapshots of the accounts.</p>{table(sources)}
-<h2>Holdout metrics (the newer model's holdout, both models)</h2>
+<h2>Metrics on the accounts neither model trained on</h2>
+<p class="muted">The newer version's backtest accounts decided after the older version's training
+accounts; the newer version scores them with its out-of-fold models. B - A: _low/_high are the
+95% paired bootstrap interval of the difference.</p>
 {table(self.metrics, index=True)}
 <h2>Importance change</h2>{table(self.group_importance)}{table(self.importance)}
 <h2>ICP filter diff</h2>{table(self.icp_filter)}

@@ -1,8 +1,9 @@
-"""One quarterly fit: temporal split -> model and baselines -> holdout metrics -> tiers."""
+"""One quarterly fit: backtest and recipe -> the model refit on all labelled history -> tiers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -10,15 +11,19 @@ import pandas as pd
 from icpfit.config import IcpConfig
 from icpfit.features.disqualify import disqualified_reason
 from icpfit.features.pipeline import LabelledExport
-from icpfit.training.icp_filter import IcpFilter
-from icpfit.training.metrics import (
-    bootstrap_intervals,
-    classification_metrics,
-    ltv_captured,
-    segment_metrics,
+from icpfit.training.backtest import (
+    CV_FOLDS,
+    Backtest,
+    BacktestData,
+    Fold,
+    Recipe,
+    backtest_folds,
+    recipe_model,
+    run_backtest,
 )
+from icpfit.training.icp_filter import IcpFilter
+from icpfit.training.metrics import segment_metrics
 from icpfit.training.model import BoostedFit, LogisticBaseline
-from icpfit.training.split import SPLITS, temporal_split
 from icpfit.training.tiers import tier_thresholds
 
 EMPLOYEE_BANDS = ([0, 50, 200, 1000, np.inf], ["1-49", "50-199", "200-999", "1000+"])
@@ -31,23 +36,37 @@ class TooFewLabels(ValueError):
 @dataclass(frozen=True)
 class TrainingRun:
     model: BoostedFit
+    """Refit on every training account up to the label horizon, with the backtest's recipe,
+    tree count and out-of-fold calibration."""
     logistic: LogisticBaseline
     icp_filter: IcpFilter
-    """The readable ICP rules, also the rules-only baseline."""
-    split: pd.Series
-    """train / validation / holdout per labelled, not excluded, account."""
+    """The readable ICP rules, fit on the same accounts as the model."""
+    rows: pd.Index
+    """The accounts the registered model was trained on."""
+    backtest: Backtest
     metrics: pd.DataFrame
-    """One row per scorer (model, rules, logistic) with the holdout metrics."""
+    """One row per scorer (model, rules, logistic, single_column): the backtest's mean over
+    folds with 95% intervals, accounts and ideal."""
     segments: pd.DataFrame
     thresholds: dict[str, float]
     reference_sorted: np.ndarray
     """Calibrated probabilities of the scored population, sorted: the fit_score scale."""
-    holdout_scores: pd.DataFrame
-    """Per holdout account: each scorer's score, the target and the LTV (for the report)."""
+    trained_through: pd.Timestamp
+    """The newest decision date among the training accounts: accounts decided later are unseen."""
+
+    @property
+    def recipe(self) -> Recipe:
+        return self.backtest.chosen.recipe
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        """Per backtest test account: fold, each scorer's out-of-fold score, target, LTV."""
+        return self.backtest.scores
 
 
-def training_rows(prepared: LabelledExport, config: IcpConfig) -> pd.Series:
-    """Labelled accounts up to the label horizon, less those a disqualifier excludes.
+def labelled_pool(prepared: LabelledExport, config: IcpConfig) -> pd.DataFrame:
+    """Labelled accounts up to the label horizon: target, decided date, LTV, whether a lost
+    deal, whether a disqualifier excludes it from training.
 
     A customer's label is known only a window after its acquisition, a lost deal's at once. Lost
     deals decided after the newest matured customer's acquisition have no labelled peers (the
@@ -60,124 +79,224 @@ def training_rows(prepared: LabelledExport, config: IcpConfig) -> pd.Series:
     excluded = disqualified_reason(accounts, rules).notna().reindex(labels.index).fillna(False)
     matured = labels["cohort"].isin(["ideal", "low_value", "churned"])
     horizon = labels.loc[matured, "acquisition_date"].max()
-    return labels["target"].notna() & ~excluded & (labels["decided_date"] <= horizon)
+    keep = labels["target"].notna() & (labels["decided_date"] <= horizon)
+    pool = labels.loc[keep]
+    return pd.DataFrame(
+        {
+            "target": pool["target"].astype(int),
+            "decided": pool["decided_date"],
+            "ltv": pool["ltv"].astype(float),
+            "lost": pool["cohort"].astype(str).eq("lost"),
+            "disqualified": excluded.loc[pool.index].astype(bool),
+        }
+    )
+
+
+def training_rows(prepared: LabelledExport, config: IcpConfig) -> pd.Series:
+    """True for the labelled accounts up to the label horizon that no disqualifier excludes:
+    the accounts every recipe is judged on."""
+    pool = labelled_pool(prepared, config)
+    rows = pool.index[~pool["disqualified"]]
+    return pd.Series(prepared.labels.index.isin(rows), index=prepared.labels.index)
 
 
 @dataclass(frozen=True)
 class Readiness:
-    """Whether an export can train: labelled accounts per part of the temporal split against
-    the configured minimums."""
+    """Whether an export can train: ideal and non-ideal customers in each backtest fold (and
+    before the first) against the configured minimums."""
 
     counts: pd.DataFrame
-    """Index train / validation / holdout; columns labelled, ideal, non_ideal, their minimums,
-    and the shortfalls (how many more are needed, 0 when enough)."""
+    """Index: fold; columns: train_ideal, train_non_ideal (decided before the fold), ideal and
+    non_ideal (in the fold), their minimums, and the shortfalls (0 when enough)."""
+    scheme: str
+    """'quarters' (the last quarters before the label horizon), 'half-years' (a small export) or
+    'repeated' (cross-validation, a tiny one)."""
     window: str
-    """The data window, to say what to change."""
+    folds: tuple[Fold, ...] = ()
+    ideal: int = 0
+    non_ideal: int = 0
+    needed: dict[str, int] = field(default_factory=dict)
+    """The fewest ideal and non-ideal customers the smallest backtest (repeated
+    cross-validation) needs: each fold and its training part at their minimums."""
 
     @property
     def can_train(self) -> bool:
-        return int(self.counts[["ideal_short", "non_ideal_short"]].to_numpy().sum()) == 0
+        shortfall = int(self.counts[list(SHORTFALLS)].to_numpy().sum()) if len(self.counts) else 1
+        return shortfall == 0
 
     def verdict(self) -> str:
-        """'enough to train', or what is missing in total and per part of the split."""
+        """'enough to train', or what is missing in total and per fold."""
         if self.can_train:
+            if self.scheme == "half-years":
+                return (
+                    "enough to train, but too few for quarterly folds: judged on the last two "
+                    "half-years, and the figures will be wide"
+                )
+            if self.scheme == "repeated":
+                return (
+                    "enough to train, but too few for time-ordered folds: judged by repeated "
+                    "cross-validation, and the figures will be wide"
+                )
             return "enough to train"
-        needs = []
-        for kind, short in (("ideal", "ideal_short"), ("non-ideal", "non_ideal_short")):
-            per_part = self.counts[short][self.counts[short] > 0]
-            if len(per_part):
-                parts = ", ".join(f"{part} {int(n)}" for part, n in per_part.items())
-                needs.append(f"{int(per_part.sum())} more {kind} customers ({parts})")
+        needs = [
+            f"{short:,} more {kind.replace('_', '-')} customers ({self.needed[kind]:,} in all "
+            f"for the smallest backtest, {self.have[kind]:,} now)"
+            for kind in ("ideal", "non_ideal")
+            if (short := self.needed[kind] - self.have[kind]) > 0
+        ]
+        if not needs:
+            return "cannot train yet: a backtest fold has fewer customers than the minimums"
         return f"cannot train yet: need {' and '.join(needs)}"
 
+    @property
+    def have(self) -> dict[str, int]:
+        return {"ideal": self.ideal, "non_ideal": self.non_ideal}
 
-def readiness(split: pd.Series, target: pd.Series, config: IcpConfig) -> Readiness:
-    """Ideal and non-ideal customers per part of `split` against `config.minimums`."""
-    ideal = target.groupby(split).sum().reindex(SPLITS, fill_value=0).astype(int)
-    labelled = split.value_counts().reindex(SPLITS, fill_value=0).astype(int)
+
+SHORTFALLS = ("ideal_short", "non_ideal_short", "train_ideal_short", "train_non_ideal_short")
+
+
+def readiness(decided: pd.Series, target: pd.Series, config: IcpConfig) -> Readiness:
+    """Ideal and non-ideal customers per backtest fold against `config.minimums`: quarterly
+    folds when each has enough, else time-ordered blocks (a small export)."""
     need = config.minimums
-    counts = pd.DataFrame(
-        {
-            "labelled": labelled,
-            "ideal": ideal,
-            "non_ideal": labelled - ideal,
-            "ideal_min": [getattr(need.ideal, s) for s in SPLITS],
-            "non_ideal_min": [getattr(need.non_ideal, s) for s in SPLITS],
-        },
-        index=pd.Index(SPLITS, name="part"),
-    )
-    counts["ideal_short"] = (counts["ideal_min"] - counts["ideal"]).clip(lower=0)
-    counts["non_ideal_short"] = (counts["non_ideal_min"] - counts["non_ideal"]).clip(lower=0)
-    window = (
-        "each part is a slice of the labelled accounts by decision date: train the oldest 70%, "
-        "validation the next 15%, holdout the newest 15%"
-    )
-    return Readiness(counts, window)
+
+    def enough(train: pd.Series, test: pd.Series) -> bool:
+        return bool(
+            train.sum() >= need.ideal.train
+            and (1 - train).sum() >= need.non_ideal.train
+            and test.sum() >= need.ideal.fold
+            and (1 - test).sum() >= need.non_ideal.fold
+        )
+
+    scheme, folds = backtest_folds(decided, target, enough, config.model.folds, config.model.seed)
+    rows = []
+    shown = [f for f in folds if f.name.startswith("repeat 1 ")] if scheme == "repeated" else folds
+    for fold in shown:
+        train, inside = fold.split(decided)
+        before, test = target.loc[train], target.loc[inside]
+        rows.append(
+            {
+                "fold": fold.name,
+                "train_ideal": int(before.sum()),
+                "train_non_ideal": int((1 - before).sum()),
+                "ideal": int(test.sum()),
+                "non_ideal": int((1 - test).sum()),
+                "train_ideal_min": need.ideal.train,
+                "train_non_ideal_min": need.non_ideal.train,
+                "ideal_min": need.ideal.fold,
+                "non_ideal_min": need.non_ideal.fold,
+            }
+        )
+    columns = ["fold", "train_ideal", "train_non_ideal", "ideal", "non_ideal"]
+    columns += [f"{c}_min" for c in columns[1:]]
+    counts = pd.DataFrame(rows, columns=columns).set_index("fold")
+    for column in ("ideal", "non_ideal", "train_ideal", "train_non_ideal"):
+        counts[f"{column}_short"] = (counts[f"{column}_min"] - counts[column]).clip(lower=0)
+    window = {
+        "quarters": "each fold trains on the accounts decided before it and is judged on those "
+        "decided in it; the folds are the last quarters before the label horizon",
+        "half-years": "too few accounts per quarter: each half-year's model trains on the "
+        "accounts decided before it and is judged on those decided in it",
+        "repeated": "too few accounts for time-ordered folds: repeated stratified "
+        "cross-validation (the first repeat's folds shown; 'before' = the other folds)",
+    }[scheme]
+    needed = {
+        kind: max(
+            -(-getattr(need, kind).train * CV_FOLDS // (CV_FOLDS - 1)),
+            CV_FOLDS * getattr(need, kind).fold,
+        )
+        for kind in ("ideal", "non_ideal")
+    }
+    ideal = int(target.sum())
+    return Readiness(counts, scheme, window, folds, ideal, len(target) - ideal, needed)
 
 
-def split_labels(prepared: LabelledExport, config: IcpConfig) -> tuple[pd.Series, pd.Series]:
-    """The temporal split of the training rows and their target."""
-    labels = prepared.labels[training_rows(prepared, config)]
-    return temporal_split(labels["decided_date"]), labels["target"].astype(int)
+def readiness_of(prepared: LabelledExport, config: IcpConfig) -> Readiness:
+    pool = labelled_pool(prepared, config)
+    pool = pool[~pool["disqualified"]]
+    return readiness(pool["decided"], pool["target"], config)
 
 
-def check_label_counts(split: pd.Series, target: pd.Series, config: IcpConfig) -> None:
-    ready = readiness(split, target, config)
+def check_label_counts(ready: Readiness, labelled: int) -> None:
     if not ready.can_train:
         raise TooFewLabels(
             f"too few labelled customers to train and judge a model: {ready.verdict()}; "
-            f"labelled accounts: {len(split):,}; {ready.window}. Fix: a later --as-of or a shorter "
+            f"labelled accounts: {labelled:,}; {ready.window}. Fix: a later --as-of or a shorter "
             "labels.window_months (more matured customers), or a larger labels.top_ltv_share / "
             "smaller labels.min_expansion (more ideal customers), or lower `minimums` in the "
             "config if you accept judging a model on fewer accounts"
         )
 
 
-def train_icp_model(prepared: LabelledExport, config: IcpConfig) -> TrainingRun:
-    split, target = split_labels(prepared, config)
-    check_label_counts(split, target, config)
-    labels = prepared.labels.loc[split.index]
-    X = prepared.features.frame
-    part = {name: split.index[split == name] for name in ("train", "validation", "holdout")}
-    model = BoostedFit(config.model.params, config.model.seed).fit(
-        X.loc[part["train"]],
-        target[part["train"]],
-        X.loc[part["validation"]],
-        target[part["validation"]],
+def backtest_data(prepared: LabelledExport, config: IcpConfig) -> BacktestData:
+    pool = labelled_pool(prepared, config)
+    frame = prepared.features.frame
+    return BacktestData(
+        X=frame.loc[pool.index],
+        target=pool["target"],
+        decided=pool["decided"],
+        ltv=pool["ltv"],
+        lost=pool["lost"],
+        disqualified=pool["disqualified"],
+        specs=prepared.features.specs,
+        estimate=_headcount_estimate(frame, prepared, config),
     )
-    train_X, train_y = X.loc[part["train"]], target[part["train"]]
-    logistic = LogisticBaseline(config.model.seed).fit(train_X, train_y)
-    rules = IcpFilter(prepared.features.specs, seed=config.model.seed).fit(
-        train_X, model.predict_proba(train_X), train_y
+
+
+def _headcount_estimate(
+    frame: pd.DataFrame, prepared: LabelledExport, config: IcpConfig
+) -> dict | None:
+    """A label-free estimate of blank headcounts from the other attributes of every account."""
+    from icpfit.training.estimates import fit_headcount_estimate
+
+    return fit_headcount_estimate(frame, prepared.features.specs, config.model.seed)
+
+
+def train_icp_model(
+    prepared: LabelledExport,
+    config: IcpConfig,
+    step: Callable[[str], object] = lambda message: None,
+) -> TrainingRun:
+    """Backtest, choose the recipe, refit on every labelled account, calibrate out of fold."""
+    data = backtest_data(prepared, config)
+    ready = readiness_of(prepared, config)
+    check_label_counts(ready, len(data.evaluation))
+    scheme, folds = ready.scheme, ready.folds
+    seed, top_share = config.model.seed, config.tiers.A + config.tiers.B
+    pinned = config.model.recipe.model_dump(exclude_none=True)
+    backtest = run_backtest(data, scheme, folds, config.model.params, seed, top_share, pinned, step)
+    step("Refitting the chosen recipe on every labelled account…")
+    chosen = backtest.chosen
+    rows = data.training_rows(chosen.recipe)
+    X, y = data.X.loc[rows], data.target.loc[rows].to_numpy(dtype=int)
+    model = recipe_model(chosen.recipe, data, config.model.params, seed).refit(
+        X, y, chosen.tree_count, chosen.calibrator()
+    )
+    seen = model.features(X)
+    logistic = LogisticBaseline(seed).fit(seen, y)
+    rules = IcpFilter(prepared.features.specs, seed=seed).fit(
+        seen, model.predict_proba(seen), pd.Series(y, index=rows)
     )
     accounts = prepared.export.accounts.set_index("account_id")
     scored = disqualified_reason(accounts, config.disqualifiers).isna()
-    reference = np.sort(model.predict_proba(X.loc[scored[scored].index]))
+    reference = np.sort(model.predict_proba(prepared.features.frame.loc[scored[scored].index]))
     thresholds = tier_thresholds(reference, config.tiers)
-    holdout = part["holdout"]
-    y, ltv = target[holdout].to_numpy(), labels.loc[holdout, "ltv"].to_numpy()
-    scores = {
-        "model": model.predict_proba(X.loc[holdout]),
-        "rules": rules.predict(X.loc[holdout]),
-        "logistic": logistic.predict_proba(X.loc[holdout]),
-    }
-    metrics = pd.DataFrame(
-        [
-            {
-                "scorer": name,
-                **classification_metrics(y, s),
-                "ltv_share_tiers_ab": ltv_captured(ltv, s, config.tiers.A + config.tiers.B),
-                **interval_columns(bootstrap_intervals(y, s, seed=config.model.seed)),
-                "accounts": len(y),
-                "ideal": int(y.sum()),
-            }
-            for name, s in scores.items()
-        ]
-    ).set_index("scorer")
-    segments = _segments(y, scores["model"], accounts.loc[holdout])
-    holdout_scores = pd.DataFrame({**scores, "target": y, "ltv": ltv}, index=holdout)
+    scores = backtest.scores
+    segments = _segments(
+        scores["target"].to_numpy(), scores["model"].to_numpy(), accounts.loc[scores.index]
+    )
     return TrainingRun(
-        model, logistic, rules, split, metrics, segments, thresholds, reference, holdout_scores
+        model,
+        logistic,
+        rules,
+        rows,
+        backtest,
+        backtest.summary,
+        segments,
+        thresholds,
+        reference,
+        data.decided.loc[rows].max(),
     )
 
 

@@ -13,7 +13,7 @@ from icpfit.training.model import BoostedFit
 
 def contributions(model: BoostedFit, X: pd.DataFrame) -> pd.DataFrame:
     """Per-row SHAP values on the raw (log-odds) scale; the last column is the expected value."""
-    values = model.explainer.contributions(booster_matrix(X, model.booster_))
+    values = model.explainer.contributions(booster_matrix(model.features(X), model.booster_))
     return pd.DataFrame(values, index=X.index, columns=[*X.columns, "expected_value"])
 
 

@@ -35,6 +35,77 @@ def classification_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float
 
 
 INTERVAL_METRICS = ("roc_auc", "brier", "lift_top_decile")
+DRAWN_METRICS = ("roc_auc", "pr_auc", "brier", "lift_top_decile", "ltv_share_tiers_ab")
+ROUNDS_PER_BLOCK = 200
+
+
+def resamples(n: int, rounds: int, seed: int) -> np.ndarray:
+    """`rounds` bootstrap draws of n row positions (with replacement), one row per draw."""
+    return np.random.default_rng(seed).integers(0, n, size=(rounds, n))
+
+
+def drawn_metrics(
+    y: np.ndarray,
+    scores: np.ndarray,
+    draws: np.ndarray,
+    ltv: np.ndarray | None = None,
+    top_share: float = 0.3,
+) -> dict[str, np.ndarray]:
+    """Each metric on each resample (`draws`: row positions, one resample per row), vectorised.
+
+    ROC-AUC is exact (mid-ranks for ties, as scikit-learn); PR-AUC is average precision with ties
+    broken by position; lift is in the top 10%; `ltv_share_tiers_ab` is the share of LTV in the
+    top `top_share` (NaN without `ltv`). Computed in blocks of rows to bound memory.
+    """
+    y, scores = np.asarray(y, dtype=float), np.asarray(scores, dtype=float)
+    ltv = None if ltv is None else np.nan_to_num(np.asarray(ltv, dtype=float))
+    parts = [
+        _block_metrics(y, scores, draws[lo : lo + ROUNDS_PER_BLOCK], ltv, top_share)
+        for lo in range(0, len(draws), ROUNDS_PER_BLOCK)
+    ]
+    return {name: np.concatenate([p[name] for p in parts]) for name in DRAWN_METRICS}
+
+
+def _block_metrics(
+    y: np.ndarray, scores: np.ndarray, draw: np.ndarray, ltv: np.ndarray | None, top_share: float
+) -> dict[str, np.ndarray]:
+    ys, ss = y[draw], scores[draw]
+    n = draw.shape[1]
+    positives = ys.sum(axis=1)
+    negatives = n - positives
+    ranks = rankdata(ss, axis=1)
+    order = np.argsort(-ss, axis=1, kind="stable")
+    ranked = np.take_along_axis(ys, order, axis=1)
+    top = max(int(round(n * 0.10)), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = ((ranks * ys).sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives)
+        precision = np.cumsum(ranked, axis=1) / np.arange(1, n + 1)
+        pr_auc = (precision * ranked).sum(axis=1) / positives
+        lift = ranked[:, :top].mean(axis=1) / ys.mean(axis=1)
+        if ltv is None:
+            share = np.full(len(draw), np.nan)
+        else:
+            values = np.take_along_axis(ltv[draw], order, axis=1)
+            count = max(int(round(n * top_share)), 1)
+            share = values[:, :count].sum(axis=1) / values.sum(axis=1)
+    undefined = (positives == 0) | (negatives == 0)
+    auc[undefined] = pr_auc[undefined] = lift[undefined] = np.nan
+    brier = ((np.clip(ss, 0, 1) - ys) ** 2).mean(axis=1)
+    return {
+        "roc_auc": auc,
+        "pr_auc": pr_auc,
+        "brier": brier,
+        "lift_top_decile": lift,
+        "ltv_share_tiers_ab": share,
+    }
+
+
+def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    tails = (100 * (1 - level) / 2, 100 * (1 + level) / 2)
+    if np.isnan(values).all():
+        return float("nan"), float("nan")
+    low, high = np.nanpercentile(values, tails)
+    return float(low), float(high)
 
 
 def bootstrap_intervals(
@@ -42,25 +113,11 @@ def bootstrap_intervals(
 ) -> dict[str, tuple[float, float]]:
     """A percentile bootstrap interval (accounts resampled with replacement) for ROC-AUC, Brier
     and lift in the top decile: what a holdout of this size can and cannot tell apart."""
-    y, scores = np.asarray(y, dtype=float), np.asarray(scores, dtype=float)
+    y = np.asarray(y, dtype=float)
     if len(y) == 0 or len(np.unique(y)) < 2:
         return {m: (float("nan"), float("nan")) for m in INTERVAL_METRICS}
-    draw = np.random.default_rng(seed).integers(0, len(y), size=(rounds, len(y)))
-    ys, ss = y[draw], scores[draw]
-    positives = ys.sum(axis=1)
-    negatives = len(y) - positives
-    ranks = rankdata(ss, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auc = ((ranks * ys).sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives)
-        top = max(int(round(len(y) * 0.10)), 1)
-        order = np.argsort(-ss, axis=1, kind="stable")[:, :top]
-        lift = np.take_along_axis(ys, order, axis=1).mean(axis=1) / ys.mean(axis=1)
-    brier = ((np.clip(ss, 0, 1) - ys) ** 2).mean(axis=1)
-    tails = (100 * (1 - level) / 2, 100 * (1 + level) / 2)
-    return {
-        name: tuple(float(v) for v in np.nanpercentile(values, tails))
-        for name, values in (("roc_auc", auc), ("brier", brier), ("lift_top_decile", lift))
-    }
+    drawn = drawn_metrics(y, scores, resamples(len(y), rounds, seed))
+    return {name: percentile_interval(drawn[name], level) for name in INTERVAL_METRICS}
 
 
 def figure_with_interval(row: pd.Series, metric: str, digits: int = 3) -> str:

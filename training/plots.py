@@ -9,7 +9,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 
-SCORER_COLOURS = {"model": "#1f5fbf", "rules": "#d98c1a", "logistic": "#5a9e4b"}
+SCORER_COLOURS = {
+    "model": "#1f5fbf",
+    "rules": "#d98c1a",
+    "logistic": "#5a9e4b",
+    "single_column": "#8c8c8c",
+}
 
 
 def _png(figure: Figure) -> bytes:
@@ -88,7 +93,7 @@ def calibration(holdout: pd.DataFrame, bins: int = 8) -> bytes:
     axes.set_xlim(0, top)
     axes.set_ylim(0, top)
     axes.set_xlabel("predicted fit probability")
-    axes.set_ylabel("observed ideal rate (holdout)")
+    axes.set_ylabel("observed ideal rate (backtest folds)")
     axes.set_title("Calibration")
     return _png(figure)
 
@@ -99,11 +104,13 @@ def gains(holdout: pd.DataFrame) -> bytes:
     axes = figure.add_subplot()
     share = np.arange(1, len(holdout) + 1) / len(holdout)
     for scorer, colour in SCORER_COLOURS.items():
+        if scorer not in holdout:
+            continue
         order = np.argsort(-holdout[scorer].to_numpy(), kind="stable")
         found = np.cumsum(holdout["target"].to_numpy()[order]) / max(holdout["target"].sum(), 1)
         axes.plot(share, found, label=scorer, color=colour)
     axes.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=0.8, label="random")
-    axes.set_xlabel("share of holdout accounts, best scored first")
+    axes.set_xlabel("share of backtest accounts, best scored first")
     axes.set_ylabel("share of ideal customers found")
     axes.set_title("Gain (lift) chart")
     axes.legend(loc="lower right")

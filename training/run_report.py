@@ -61,9 +61,9 @@ def build_report(
     drift: pd.DataFrame | None = None,
 ) -> RunReport:
     """`drift`: PSI per feature from the previous champion's training population to this one."""
-    labelled = run.split.index
+    labelled = run.rows
     sample = labelled[:: max(1, len(labelled) // SHAP_SAMPLE)]
-    X = prepared.features.frame.loc[sample]
+    X = run.model.features(prepared.features.frame.loc[sample])
     shap = contributions(run.model, X)
     importance = global_importance(
         run.model, prepared.features.frame.loc[labelled], prepared.features.specs
@@ -71,8 +71,8 @@ def build_report(
     top = importance["feature"].head(TOP_FEATURES).tolist()
     images = {
         "shap_summary.png": plots.shap_beeswarm(shap, X, top),
-        "calibration.png": plots.calibration(run.holdout_scores),
-        "gains.png": plots.gains(run.holdout_scores),
+        "calibration.png": plots.calibration(run.scores),
+        "gains.png": plots.gains(run.scores),
     }
     for feature in top[:DEPENDENCE_PLOTS]:
         images[f"dependence_{feature}.png"] = plots.dependence(shap, X, feature)
@@ -101,15 +101,23 @@ def _drift_section(drift: pd.DataFrame | None, threshold: float) -> str:
     return f"<h2>Input drift since the previous champion</h2>{warning}{_table(drift.head(20))}"
 
 
+SCORER_NAMES = {
+    "model": "model",
+    "rules": "ICP rules",
+    "logistic": "logistic regression",
+    "single_column": "best single column",
+}
+
+
 def holdout_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Each scorer's holdout figures, with the 95% bootstrap interval beside the headline ones
-    and the holdout's size."""
+    """Each scorer's backtest figures (the mean over folds) with their 95% bootstrap interval,
+    and how many accounts and ideal ones the folds hold."""
     columns = {
         "ROC-AUC [95% CI]": "roc_auc",
-        "PR-AUC": "pr_auc",
+        "PR-AUC [95% CI]": "pr_auc",
         "Brier [95% CI]": "brier",
         "lift@10% [95% CI]": "lift_top_decile",
-        "LTV in A+B": "ltv_share_tiers_ab",
+        "LTV in A+B [95% CI]": "ltv_share_tiers_ab",
     }
     table = pd.DataFrame(
         {
@@ -133,14 +141,13 @@ def _page(
     top_share: float,
 ) -> str:
     counts = pd.DataFrame([cohort_counts(prepared.labels)], index=["accounts"])
-    decided = prepared.labels.loc[run.split.index, "decided_date"]
-    window = pd.DataFrame(
-        {
-            "accounts": run.split.value_counts(),
-            "from": decided.groupby(run.split).min().dt.date,
-            "to": decided.groupby(run.split).max().dt.date,
-        }
-    ).reindex(["train", "validation", "holdout"])
+    backtest = run.backtest
+    per_fold = backtest.per_fold.loc["model", ["accounts", "ideal", "roc_auc", "lift_top_decile"]]
+    by_scorer = backtest.per_fold["roc_auc"].unstack("scorer")[list(SCORER_NAMES)]
+    by_scorer = by_scorer.rename(columns=SCORER_NAMES).add_prefix("ROC-AUC ")
+    folds = per_fold.join(by_scorer.drop(columns="ROC-AUC model"))
+    search = backtest.search.set_index("recipe")
+    notes = "".join(f"<p><b>{html.escape(n)}</b></p>" for n in backtest.notes)
     thresholds = pd.DataFrame([run.thresholds], index=["lowest fit_probability"])
     segments = run.segments.set_index(["by", "segment"]) if len(run.segments) else pd.DataFrame()
     rules = pd.DataFrame(
@@ -153,13 +160,22 @@ def _page(
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>icpfit {html.escape(quarter)}</title><style>{STYLE}</style></head><body>
 <h1>icpfit run {html.escape(quarter)} · as of {prepared.as_of.isoformat()}</h1>
-<p class="muted">Temporal split on the date each label was decided; the holdout is the newest
-accounts, touched once. Ideal = retained, top LTV share and expanded over the outcome window.</p>
-<h2>Data window and cohorts</h2>{_table(counts, 0)}{_table(window, 0)}
-<h2>Holdout: model against the baselines</h2>{_table(holdout_table(run.metrics))}
-<p class="muted">rules = the ICP filter below; logistic = logistic regression on the same
-features. LTV in A+B = share of holdout LTV in the top {top_share:.0%} by each scorer (tiers A
-and B as the config sizes them).</p>
+<p class="muted">Ideal = retained, top LTV share and expanded over the outcome window. The
+registered model is trained on all {len(run.rows):,} labelled accounts decided up to
+{run.trained_through.date()}; it is judged by a rolling-origin backtest: each fold's model
+learns only from accounts decided before the fold and is scored on the fold's accounts.</p>
+<h2>Cohorts</h2>{_table(counts, 0)}
+<h2>Backtest: model against the baselines (mean over {len(backtest.folds)} folds)</h2>
+{notes}{_table(holdout_table(run.metrics).rename(index=SCORER_NAMES))}
+<p class="muted">[95% CI]: a bootstrap of each fold's accounts; a gap between scorers smaller
+than the interval may be noise. ICP rules = the ICP filter below; logistic regression on the
+same features; best single column = {html.escape(backtest.single_column)} alone, the one
+attribute that ranks best. LTV in A+B = share of the fold's LTV in the
+top {top_share:.0%} by each scorer (tiers A and B as the config sizes them).</p>
+<h2>Each fold</h2>{_table(folds)}
+<h2>Recipe (chosen by the backtest's mean ROC-AUC)</h2>
+<p>{html.escape(run.recipe.describe())}; {run.model.best_iteration_} trees (the folds' median),
+calibrated on the folds' out-of-fold scores.</p>{_table(search)}
 <h2>Per segment (model)</h2>{_table(segments) if len(segments) else "<p>too few rows</p>"}
 <div class="row"><div><h2>Calibration</h2>{_image(images["calibration.png"], "calibration")}
 </div><div><h2>Lift</h2>{_image(images["gains.png"], "gain chart")}</div></div>

@@ -11,7 +11,7 @@ from icpfit.features.data_report import DataReport, data_report
 from icpfit.features.pipeline import prepare
 from icpfit.features.sample import SampleExport, generate_sample
 from icpfit.io import read_export, write_json, write_table, write_yaml
-from icpfit.training.fit import Readiness, readiness, split_labels
+from icpfit.training.fit import Readiness, readiness_of
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def write_sample(export: SampleExport, folder: Path) -> Path:
 class Validation:
     report: DataReport
     readiness: Readiness | None
-    """Labelled customers per part of the split against the minimums; None with errors."""
+    """Labelled customers per backtest fold against the minimums; None with errors."""
 
 
 def validate(config: IcpConfig, as_of: date) -> Validation:
@@ -58,5 +58,4 @@ def validate(config: IcpConfig, as_of: date) -> Validation:
     report = data_report(raw, prepared, [*read_problems, *problems], config, as_of)
     if prepared is None:
         return Validation(report, None)
-    split, target = split_labels(prepared, config)
-    return Validation(report, readiness(split, target, config))
+    return Validation(report, readiness_of(prepared, config))

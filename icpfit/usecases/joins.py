@@ -83,15 +83,23 @@ def technologies_joiner(model: IcpFitModel, technologies: Path) -> Join:
 def signals_joiner(model: IcpFitModel, path: Path, as_of: date) -> Joined:
     """Each signal type's count in the 12 months up to `as_of`, per account, as the model's
     signal columns. An account the table does not mention had no signal: its counts are 0.
-    Signals dated after `as_of` are not counted (and counted in a note)."""
+    Signals dated after `as_of` are not counted, and exact duplicate rows count once, as in
+    training (both said in a note)."""
     bundle = model.bundle
     specs = tuple(s for s in specs_from_bundle(bundle) if s.name.startswith("signals_"))
     table = read_signals(path, bundle.get("signals_columns", {}))
+    duplicated = table.duplicated(keep="first")
+    table = table[~duplicated]
     future = int((table["date"] > pd.Timestamp(as_of)).sum())
     accounts = pd.Index(table["account_id"].dropna().unique(), name="account_id")
     reference = pd.Series(pd.Timestamp(as_of), index=accounts)
     counts = signal_counts(table, reference, specs)
     notes = (f"{path.name}: {future:,} signals dated after {as_of} not counted",) if future else ()
+    if duplicated.any():
+        notes += (
+            f"{path.name}: {int(duplicated.sum()):,} exact duplicate rows collapsed (as training "
+            "does)",
+        )
 
     def join(rows: pd.DataFrame) -> pd.DataFrame:
         if counts is None:

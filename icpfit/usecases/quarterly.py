@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -31,7 +31,13 @@ from icpfit.training.comparable import (
 )
 from icpfit.training.compare import Comparison
 from icpfit.training.fit import TrainingRun, train_icp_model
-from icpfit.training.promotion import Decision, Mode, should_promote
+from icpfit.training.promotion import (
+    Decision,
+    Mode,
+    PairedDifference,
+    paired_difference,
+    should_promote,
+)
 from icpfit.training.run_report import RunReport, build_report
 
 
@@ -81,8 +87,8 @@ def retrain(
     quarter = quarter or quarter_of(as_of)
     step(f"Reading, labelling and featurising as of {as_of}…")
     raw, prepared = labelled_export(config, as_of)
-    step("Training the model and the baselines…")
-    run = train_icp_model(prepared, config)
+    step("Backtesting the recipes and the baselines on the last quarters…")
+    run = train_icp_model(prepared, config, step)
     step("Loading the champion to compare with…")
     champion = load_champion(config.registry.model_name)
     population = training_population(run, prepared, config.model.seed)
@@ -92,7 +98,7 @@ def retrain(
     candidate = candidate_model(run, prepared, config, report, quarter, population)
     comparison, decision = (
         None,
-        should_promote(run.metrics.loc["model"].to_dict(), None, mode=promote),
+        should_promote(None, against_best_baseline(run), has_champion=False, mode=promote),
     )
     if champion is not None:
         step(f"Comparing with {champion.label} on this run's holdout and the prospects…")
@@ -122,6 +128,32 @@ def labelled_export(config: IcpConfig, as_of: date) -> tuple[dict[str, RawTable]
     return raw, prepared
 
 
+def against_best_baseline(run: TrainingRun) -> PairedDifference | None:
+    """The model's out-of-fold scores against the best baseline's on every backtest account:
+    the standard a first version is held to."""
+    best = run.backtest.best_baseline
+    if not best:
+        return None
+    scores = run.scores
+    name = BASELINE_NAMES.get(best, best)
+    if best == "single_column":
+        name = f"{name} ({run.backtest.single_column})"
+    return paired_difference(
+        scores["target"].to_numpy(),
+        scores[best].to_numpy(dtype=float),
+        scores["model"].to_numpy(dtype=float),
+        seed=0,
+        incumbent_label=f"best baseline ({name})",
+    )
+
+
+BASELINE_NAMES = {
+    "rules": "the ICP rules",
+    "logistic": "logistic regression",
+    "single_column": "the best single column",
+}
+
+
 def judge(
     champion: ComparableModel,
     candidate: ComparableModel,
@@ -133,10 +165,9 @@ def judge(
     """The champion (A) against the candidate (B): both score the candidate's holdout once, and
     the written promotion rule is applied to the same numbers the comparison reports."""
     top_share = config.tiers.A + config.tiers.B
-    metrics = holdout_metrics(champion, candidate, candidate.holdout, top_share)
-    decision = should_promote(
-        metrics.loc["model B"].to_dict(), metrics.loc["model A"].to_dict(), mode=mode
-    )
+    metrics = holdout_metrics(champion, candidate, candidate.holdout, top_share, owner="b")
+    evidence = replace(metrics.attrs["paired"], incumbent_label="champion")
+    decision = should_promote(evidence, None, has_champion=True, mode=mode)
     rows, rows_before = comparison_rows(raw, config, prepared, champion.as_of)
     comparison = compare_models(
         champion, candidate, rows, rows_before, config.drift.psi_threshold, metrics

@@ -87,7 +87,8 @@ def test_enrichment_gaps_look_like_a_data_provider(export: SampleExport) -> None
     assert 0.32 < missing["annual_revenue"] < 0.48
     assert 0.22 < missing["funding_stage"] < 0.38
     assert 0.22 < missing["total_funding"] < 0.38
-    for column in ("industry", "employees", "country", "web_visits_monthly"):
+    assert missing["employees"] == pytest.approx(0.20, abs=0.03)  # a fifth of headcounts blank
+    for column in ("industry", "country", "web_visits_monthly"):
         assert 0.0 < missing[column] < 0.1, column
     assert missing["account_id"] == 0
     with_stack = export.tables["technologies"]["account_id"].nunique()
@@ -179,11 +180,71 @@ def test_true_fit_is_higher_for_ideal_looking_customers(export: SampleExport) ->
 
 def test_drivers_describe_the_planted_icp_and_its_shift(export: SampleExport) -> None:
     drivers = json.loads(json.dumps(export.drivers))
-    assert {"industry=Healthcare", "tech_hubspot"} <= set(drivers["shifts"])
+    moving = {"industry=Healthcare", "tech_hubspot", "employees=10-49", "employees=1000-4999"}
+    assert moving | {"funding_stage=Series A", "funding_stage=Series C"} <= set(drivers["shifts"])
     healthcare = drivers["shifts"]["industry=Healthcare"]
     assert healthcare["start"] < 0 < healthcare["end"]
+    for key, shift in drivers["shifts"].items():
+        assert drivers["effects_at_start"][key] == shift["start"] != shift["end"], key
+        assert drivers["effects_at_end"][key] == shift["end"], key
     assert {"tech_snowflake", "tech_salesforce", "industry=Software"} <= set(drivers["positive"])
-    assert "industry=Government" in drivers["negative"]
+    assert {"industry=Government", "employees=10-49"} <= set(drivers["negative"])
     assert drivers["b2c_disqualifier"]["column"] == "business_model"
+    window, drift = drivers["entry_window"], drivers["drift"]
+    assert window["start"] < drift["from"] < drift["to"] < window["end"]
     entry = export.truth["entry_date"]
     assert entry.min() < pd.Timestamp("2022-03-01") and entry.max() > pd.Timestamp("2026-06-01")
+
+
+def test_the_icp_drifts_in_the_simulation_as_the_drivers_say(export: SampleExport) -> None:
+    truth, drivers = export.truth, export.drivers
+    band = np.digitize(truth["employees"], [10, 50, 100, 1000, 5000])
+    logit = truth["fit_logit"]
+
+    def large_over_mid(entered: pd.Series) -> float:
+        """Mean fit logit of 1000-4999 employees over that of 100-999, among `entered`."""
+        return logit[entered & (band == 4)].mean() - logit[entered & (band == 3)].mean()
+
+    early = large_over_mid(truth["entry_date"] <= pd.Timestamp(drivers["drift"]["from"]))
+    late = large_over_mid(truth["entry_date"] >= pd.Timestamp(drivers["drift"]["to"]))
+    planted = {
+        when: drivers[f"effects_at_{when}"]["employees=1000-4999"]
+        - drivers[f"effects_at_{when}"]["employees=100-999"]
+        for when in ("start", "end")
+    }
+    assert early < -1.0 and late > 0.3  # large companies went from poor fits to good ones
+    assert late - early == pytest.approx(planted["end"] - planted["start"], abs=1.0)
+
+
+def test_a_few_customers_revenue_is_recorded_in_cents(export: SampleExport) -> None:
+    errors = export.truth.set_index("account_id")["revenue_error"]
+    revenue, opportunities = export.tables["revenue"], export.tables["opportunities"]
+    paid = revenue[revenue["mrr"] > 0].sort_values("month", kind="stable")
+    first_mrr = paid.groupby("account_id")["mrr"].first()
+    won = opportunities[(opportunities["type"] == "new") & (opportunities["stage"] == "won")]
+    ratio = (first_mrr / (won.groupby("account_id")["amount"].first() / 12)).dropna()
+    in_cents = ratio.index[ratio > 50]
+    assert 0 < len(in_cents) < 0.05 * len(ratio)
+    assert set(in_cents) == set(ratio.index[errors.reindex(ratio.index).eq("in_cents")])
+    assert ratio.drop(in_cents).between(0.5, 2).all()
+
+
+def test_a_few_customers_lose_revenue_months_and_the_truth_names_them(
+    export: SampleExport,
+) -> None:
+    errors = export.truth.set_index("account_id")["revenue_error"]
+    revenue = export.tables["revenue"]
+    paid = revenue[revenue["mrr"] > 0]
+    months = paid["month"].dt.to_period("M").groupby(paid["account_id"])
+    span = (months.max() - months.min()).map(lambda offset: offset.n + 1)
+    holes = span.index[span > months.nunique()]
+    assert len(holes) > 5
+    assert errors[holes].eq("missing_months").all()
+    customers = export.truth[export.truth["outcome"] == "customer"]
+    shares = customers["revenue_error"].value_counts() / len(customers)
+    assert shares["missing_months"] == pytest.approx(0.05, abs=0.02)
+    assert shares["in_cents"] == pytest.approx(0.02, abs=0.015)
+    assert export.truth.loc[export.truth["outcome"] != "customer", "revenue_error"].isna().all()
+    described = export.drivers["revenue_errors"]
+    assert described["in_cents"]["share_of_customers"] == 0.02
+    assert described["missing_months"]["share_of_customers"] == 0.05

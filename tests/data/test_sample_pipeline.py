@@ -68,6 +68,24 @@ def test_ideal_customers_have_higher_true_fit(prepared):
     assert truth[cohort == "ideal"].mean() > truth[cohort.isin(["churned", "lost"])].mean()
 
 
+def test_misrecorded_revenue_makes_some_labels_wrong(prepared):
+    sample, result = prepared
+    labels = result.labels
+    truth = sample.truth.set_index("account_id").reindex(labels.index)
+    matured = labels["cohort"].isin(["ideal", "low_value", "churned"])
+    # billed in cents: kept paying and did not shrink, so its 100x LTV is in the top 20%
+    grew = labels["retained"].eq(True) & (labels["expansion"] >= 1)
+    in_cents = matured & truth["revenue_error"].eq("in_cents") & grew
+    assert in_cents.sum() > 0
+    assert (labels.loc[in_cents, "cohort"] == "ideal").all()
+    # a missing month at the window's end: still paying, yet labelled churned
+    last_month = labels["window_end"].dt.to_period("M")
+    paying = truth["churn_month"].isna() | (truth["churn_month"].dt.to_period("M") > last_month)
+    wrongly_churned = matured & labels["cohort"].eq("churned") & paying
+    assert wrongly_churned.sum() > 0
+    assert truth.loc[wrongly_churned, "revenue_error"].eq("missing_months").all()
+
+
 def test_sample_data_command_is_reproducible_and_validates(tmp_path):
     for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
         result = runner.invoke(

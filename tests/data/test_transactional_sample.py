@@ -40,6 +40,8 @@ def test_no_revenue_table_and_a_bookings_config(sample):
     config = config_from_dict(sample.config)
     assert config.labels.mode == "bookings" and config.data.revenue is None
     assert sample.drivers["business"] == "transactional"
+    assert "revenue_errors" not in sample.drivers  # no revenue table, so nothing misrecorded
+    assert sample.truth["revenue_error"].isna().all()
 
 
 def test_same_accounts_technologies_and_signals_as_the_subscription_sample(sample):

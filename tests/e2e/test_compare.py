@@ -47,7 +47,8 @@ def test_a_retrain_compares_with_the_champion_prints_and_logs_it(shared, tmp_pat
     client, second = shared.client(), shared.second
     assert "Comparison with the champion" in second
     assert "Comparing icp-fit v1 (@champion) (A) with this run (2026Q3) (B)" in second
-    assert "Newer holdout (" in second and "from the model" in second
+    assert "accounts neither model trained on" in second and "from the model" in second
+    assert "95% paired CI" in second
     run = run_of(client, "2")
     assert run.data.tags["compared_with"] == "icp-fit v1 (@champion)"
     assert "drift_warnings" in run.data.tags
@@ -65,6 +66,8 @@ def test_a_retrain_compares_with_the_champion_prints_and_logs_it(shared, tmp_pat
     metrics = pd.read_csv(f"{folder}/holdout_metrics.csv").set_index("model")
     delta = metrics.loc["model B", "roc_auc"] - metrics.loc["model A", "roc_auc"]
     assert metrics.loc["B - A", "roc_auc"] == pytest.approx(delta)
+    low, high = metrics.loc["B - A", ["roc_auc_low", "roc_auc_high"]]
+    assert low <= delta <= high  # the paired bootstrap interval of the difference
     page = html.unescape((tmp_path / "compare" / "compare.html").read_text())
     for line in summary_lines(second):
         assert line in page, line

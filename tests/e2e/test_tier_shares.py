@@ -58,8 +58,6 @@ def test_report_and_comparisons_use_the_configured_share(store):
             run_id=run_id, artifact_path="compare/holdout_metrics.csv"
         )
     ).set_index("model")
-    logged = client.get_run(run_id).data.metrics["model_ltv_share_tiers_ab"]
-    assert in_run.loc["model B", "ltv_share_tiers_ab"] == pytest.approx(logged, abs=1e-9)
 
     invoke(
         "compare",
@@ -84,10 +82,15 @@ def test_report_and_comparisons_use_the_configured_share(store):
             run_id=run_id, artifact_path="population/holdout_accounts.parquet"
         )
     )
-    rows = holdout.drop(columns=["__icpfit_target", "__icpfit_ltv"])
-    scores = mlflow.pyfunc.load_model("models:/icp-fit/2").predict(rows)["fit_probability"]
-    ltv = holdout["__icpfit_ltv"].to_numpy(dtype=float)
+    # B is judged by its out-of-fold scores on the accounts v1 did not train on
+    v1 = mlflow.pyfunc.load_model("models:/icp-fit/1").unwrap_python_model().bundle
+    unseen = holdout[pd.to_datetime(holdout["__icpfit_decided"]) > v1["trained_through"]]
+    assert 0 < len(unseen) < len(holdout)
+    scores = unseen["__icpfit_oof"]
+    ltv = unseen["__icpfit_ltv"].to_numpy(dtype=float)
     expected = ltv_captured(ltv, scores.to_numpy(dtype=float), TOP_SHARE)
     assert table.loc["model B", "ltv_share_tiers_ab"] == pytest.approx(expected, abs=1e-9)
+    # the retrain's own comparison judged the same accounts with the same share
+    assert in_run.loc["model B", "ltv_share_tiers_ab"] == pytest.approx(expected, abs=1e-9)
     default = ltv_captured(ltv, scores.to_numpy(dtype=float), 0.3)
     assert expected != pytest.approx(default, abs=1e-6), "the data cannot tell 25% from 30%"

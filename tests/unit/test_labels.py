@@ -66,11 +66,18 @@ def test_top_ltv_share_is_a_quantile_of_matured_customers():
 
 
 def test_window_ending_on_the_cutoff_is_mature_and_a_day_later_is_not():
-    opps = [("A", "won", "2026-06-01", "2026-07-10"), ("B", "won", "2026-07-01", "2026-08-02")]
+    opps = [
+        ("A", "won", "2026-06-01", "2026-07-01"),
+        ("B", "won", "2026-07-01", "2026-08-02"),
+        ("C", "won", "2026-06-01", "2026-07-10"),
+    ]
     rev = monthly("A", "2026-07-01", [10, 10, 10]) + monthly("B", "2026-08-01", [10, 10])
-    labels = labels_for(opps, rev)
+    labels = labels_for(opps, rev + monthly("C", "2026-07-01", [10, 10, 10]))
     assert labels.loc["A", "cohort"] != "immature"  # July..September ends 09-30 = as_of
     assert labels.loc["B", "cohort"] == "immature"  # August..October is not over
+    # July..September is over, but acquired on 07-10 it has been a customer for less than
+    # three months at 09-30: not matured yet
+    assert labels.loc["C", "cohort"] == "immature"
     assert pd.isna(labels.loc["B", "target"])
     assert pd.isna(labels.loc["B", "ltv"])  # an immature outcome is not reported
 

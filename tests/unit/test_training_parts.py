@@ -10,26 +10,7 @@ from icpfit.config import TierShares
 from icpfit.serving.scale import assign_tiers, fit_scores
 from icpfit.training.metrics import classification_metrics, lift_at, ltv_captured
 from icpfit.training.model import BoostedFit
-from icpfit.training.split import temporal_split
 from icpfit.training.tiers import tier_thresholds
-
-
-def test_temporal_split_puts_the_newest_last_and_never_mixes_dates():
-    dates = pd.Series(
-        pd.to_datetime(
-            ["2024-01-01"] * 50
-            + ["2024-06-01"] * 25
-            + list(pd.date_range("2025-01-01", periods=25, freq="D"))
-        ),
-        index=[f"a{i}" for i in range(100)],
-    )
-    dates = dates.sample(frac=1, random_state=0).reindex(dates.index)
-    split = temporal_split(dates.sample(frac=1, random_state=1), 0.15, 0.15)
-    latest = {s: dates[split.index[split == s]].max() for s in ("train", "validation")}
-    earliest = {s: dates[split.index[split == s]].min() for s in ("validation", "holdout")}
-    assert latest["train"] < earliest["validation"]
-    assert latest["validation"] < earliest["holdout"]
-    assert (split == "holdout").sum() == pytest.approx(15, abs=2)
 
 
 def test_tiers_follow_the_configured_shares():
