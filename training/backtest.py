@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -127,7 +128,7 @@ class RecipeResult:
     oof: pd.DataFrame
     """Per test account: fold, margin (raw score), model (calibrated in its fold), target, ltv."""
 
-    @property
+    @cached_property
     def fold_auc(self) -> pd.Series:
         return self.oof.groupby("fold", sort=False).apply(
             lambda part: _auc(part["target"], part["model"])
@@ -346,23 +347,26 @@ def search_recipe(
 
 def baseline_scores(
     chosen: RecipeResult, data: BacktestData, folds: tuple[Fold, ...], seed: int
-) -> pd.DataFrame:
-    """The chosen recipe's out-of-fold scores beside the baselines', fold by fold."""
-    parts = []
+) -> tuple[pd.DataFrame, str]:
+    """The chosen recipe's out-of-fold scores beside the baselines', fold by fold, and the
+    column the newest fold's best-single-column baseline ranks by."""
+    parts, column = [], ""
     for fold, model in zip(folds, chosen.models, strict=True):
         part = chosen.oof[chosen.oof["fold"] == fold.name].drop(columns="margin")
         train = fold_training_rows(chosen.recipe, data, fold)
         X, y = model.features(data.X.loc[train]), data.target.loc[train].astype(int)
         X_test = model.features(data.X.loc[part.index])
         rules = IcpFilter(data.specs, seed=seed).fit(X, model.predict_proba(X), y)
+        single = BestSingleColumn().fit(X, y)
+        column = single.column_
         parts.append(
             part.assign(
                 rules=rules.predict(X_test),
                 logistic=LogisticBaseline(seed).fit(X, y).predict_proba(X_test),
-                single_column=BestSingleColumn().fit(X, y).predict_proba(X_test),
+                single_column=single.predict_proba(X_test),
             )
         )
-    return pd.concat(parts)
+    return pd.concat(parts), column
 
 
 def fold_metrics(scores: pd.DataFrame, top_share: float) -> pd.DataFrame:
@@ -433,7 +437,7 @@ def run_backtest(
 ) -> Backtest:
     chosen, search = search_recipe(data, folds, params, seed, pinned, step)
     step("Scoring the baselines on the same folds…")
-    scores = baseline_scores(chosen, data, folds, seed)
+    scores, single_column = baseline_scores(chosen, data, folds, seed)
     notes = []
     if scheme == "half-years":
         notes.append(
@@ -452,11 +456,6 @@ def run_backtest(
             "The recipe was chosen on these folds, so the chosen recipe's figures lean slightly "
             "optimistic; the baselines' do not."
         )
-    last = chosen.models[-1]
-    train = fold_training_rows(chosen.recipe, data, folds[-1])
-    single = BestSingleColumn().fit(
-        last.features(data.X.loc[train]), data.target.loc[train].astype(int)
-    )
     return Backtest(
         scheme,
         folds,
@@ -465,7 +464,7 @@ def run_backtest(
         scores,
         fold_metrics(scores, top_share),
         mean_with_intervals(scores, top_share, seed),
-        single.column_,
+        single_column,
         tuple(notes),
     )
 

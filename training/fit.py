@@ -21,6 +21,7 @@ from icpfit.training.backtest import (
     recipe_model,
     run_backtest,
 )
+from icpfit.training.estimates import fit_headcount_estimate
 from icpfit.training.icp_filter import IcpFilter
 from icpfit.training.metrics import segment_metrics
 from icpfit.training.model import BoostedFit, LogisticBaseline
@@ -240,17 +241,9 @@ def backtest_data(prepared: LabelledExport, config: IcpConfig) -> BacktestData:
         lost=pool["lost"],
         disqualified=pool["disqualified"],
         specs=prepared.features.specs,
-        estimate=_headcount_estimate(frame, prepared, config),
+        # label-free: blank headcounts estimated from every account's other attributes
+        estimate=fit_headcount_estimate(frame, prepared.features.specs, config.model.seed),
     )
-
-
-def _headcount_estimate(
-    frame: pd.DataFrame, prepared: LabelledExport, config: IcpConfig
-) -> dict | None:
-    """A label-free estimate of blank headcounts from the other attributes of every account."""
-    from icpfit.training.estimates import fit_headcount_estimate
-
-    return fit_headcount_estimate(frame, prepared.features.specs, config.model.seed)
 
 
 def train_icp_model(
@@ -260,8 +253,9 @@ def train_icp_model(
 ) -> TrainingRun:
     """Backtest, choose the recipe, refit on every labelled account, calibrate out of fold."""
     data = backtest_data(prepared, config)
-    ready = readiness_of(prepared, config)
-    check_label_counts(ready, len(data.evaluation))
+    judged = data.evaluation
+    ready = readiness(data.decided.loc[judged], data.target.loc[judged], config)
+    check_label_counts(ready, len(judged))
     scheme, folds = ready.scheme, ready.folds
     seed, top_share = config.model.seed, config.tiers.A + config.tiers.B
     pinned = config.model.recipe.model_dump(exclude_none=True)
@@ -298,15 +292,6 @@ def train_icp_model(
         reference,
         data.decided.loc[rows].max(),
     )
-
-
-def interval_columns(intervals: dict[str, tuple[float, float]]) -> dict[str, float]:
-    """{metric}_low and {metric}_high, the 95% bootstrap interval beside each headline figure."""
-    return {
-        f"{metric}_{end}": value
-        for metric, bounds in intervals.items()
-        for end, value in zip(("low", "high"), bounds, strict=True)
-    }
 
 
 def _segments(y: np.ndarray, scores: np.ndarray, accounts: pd.DataFrame) -> pd.DataFrame:

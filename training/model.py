@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from icpfit.serving.estimates import apply_estimates
 from icpfit.serving.treeshap import TreeShap
 
 MAX_ROUNDS = 2000
@@ -118,8 +119,6 @@ class BoostedFit:
         """X as the trees see it: blanks the estimates cover filled in."""
         if not self.estimates:
             return X
-        from icpfit.serving.estimates import apply_estimates
-
         return apply_estimates(X, list(self.estimates))[0]
 
     @property
