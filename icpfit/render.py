@@ -230,15 +230,11 @@ def print_comparison(comparison: Comparison, title: str, where: str, console: Co
 
 def print_scored_file(result: ScoredFile, console: Console) -> None:
     summary, model = result.summary, f"{result.model_name} v{result.model_version}"
-    if result.engine == "spark":
-        console.print(
-            f"Wrote {result.output} (a Parquet directory): {summary.rows:,} rows scored by "
-            f"{model} on Spark"
-        )
-        return
     tiers = ", ".join(f"{t} {summary.tiers.get(t, 0):,}" for t in TIERS)
+    where = f"{result.output} (a Parquet directory)" if result.engine == "spark" else result.output
+    engine = " on Spark" if result.engine == "spark" else ""
     console.print(
-        f"Wrote {result.output}: {summary.rows:,} rows scored by {model} ({tiers}); "
+        f"Wrote {where}: {summary.rows:,} rows scored by {model}{engine} ({tiers}); "
         f"{summary.errors:,} rows with an error"
     )
     if summary.duplicate_ids:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import mlflow.pyfunc
 
+from icpfit.serving.batch import ScoringSummary
 from icpfit.serving.schema import Provenance, scored_columns, spark_ddl
 
 
@@ -22,8 +23,11 @@ def score_with_spark(
     provenance: Provenance,
     master: str = "local[*]",
     reasons: int = 3,
-) -> int:
-    """Score a Parquet file into a Parquet directory; returns the number of rows written.
+    blank_checks: tuple[str, ...] = (),
+) -> tuple[ScoringSummary, dict[str, int]]:
+    """Score a Parquet file into a Parquet directory; returns what was written (rows, tiers,
+    errors, repeated ids) and, per column of the file in `blank_checks`, the rows where it is
+    blank (null, NaN or only spaces, as the pandas engine counts).
 
     Spark runs a Python worker per core, so each worker's compiled TreeSHAP loops get one
     thread (NUMBA_NUM_THREADS, unless set) instead of every core each.
@@ -55,9 +59,45 @@ def score_with_spark(
             "scored.*"
         )
         _restore_nulls(scored).write.mode("overwrite").parquet(str(target))
-        return spark.read.parquet(str(target)).count()
+        gaps = _blank_counts(accounts, blank_checks)
+        return _summary(spark.read.parquet(str(target))), gaps
     finally:
         spark.stop()
+
+
+def _summary(written) -> ScoringSummary:
+    """The pandas engine's summary line, counted on what Spark wrote."""
+    from pyspark.sql import functions as F
+
+    row = written.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count("error").alias("errors"),
+        F.countDistinct("account_id").alias("ids"),
+    ).first()
+    tiers = {r["fit_tier"]: r["count"] for r in written.groupBy("fit_tier").count().collect()}
+    tiers.pop(None, None)
+    return ScoringSummary(row["rows"], row["errors"], row["rows"] - row["ids"], tiers)
+
+
+def _blank_counts(accounts, checks: tuple[str, ...]) -> dict[str, int]:
+    from pyspark.sql import functions as F
+
+    present = [c for c in checks if c in accounts.columns]
+    if not present:
+        return {}
+    fields = accounts.schema.fields
+    numeric = {f.name for f in fields if f.dataType.typeName() in ("double", "float")}
+
+    def blank(column: str):
+        value = F.col(f"`{column}`")
+        empty = value.isNull() | (F.trim(value.cast("string")) == "")
+        return empty | F.isnan(value) if column in numeric else empty
+
+    counts = accounts.agg(
+        *[F.sum(F.when(blank(c), 1).otherwise(0)).alias(f"c{i}") for i, c in enumerate(present)]
+    ).first()
+    gaps = {name: int(counts[f"c{i}"] or 0) for i, name in enumerate(present)}
+    return {name: rows for name, rows in gaps.items() if rows}
 
 
 def _restore_nulls(scored):

@@ -32,7 +32,6 @@ class ScoredFile:
     model_version: str
     engine: str
     summary: ScoringSummary
-    """For the Spark engine only `rows` is counted; the rest is zero."""
     gaps: dict[str, int]
     """Per input the model uses (export's names): rows where it was blank, scored as unknown."""
     notes: tuple[str, ...] = ()
@@ -77,15 +76,14 @@ def score_file(
     joined = join_inputs(loaded.model, tables)
     check_input_families(input_path, loaded, joined)
     provenance = Provenance.now(loaded.name, loaded.version)
+    inputs = ModelInputs.of(loaded.model.bundle)
     if engine == "spark":
-        rows = score_on_spark(
+        summary, blanks = score_on_spark(
             model_uri, input_path, output, loaded, provenance, spark_master, reasons
         )
-        return ScoredFile(
-            output, loaded.name, loaded.version, engine, ScoringSummary(rows, 0, 0, {}), {}
-        )
+        return ScoredFile(output, loaded.name, loaded.version, engine, summary, blanks)
     params = {"reasons": reasons, "contributions": contributions, **provenance.params()}
-    inputs, gaps = ModelInputs.of(loaded.model.bundle), Counter()
+    gaps = Counter()
 
     def score_batch(batch: pd.DataFrame) -> pd.DataFrame:
         rows = joined.join(batch)
@@ -106,14 +104,19 @@ def score_on_spark(
     provenance: Provenance,
     master: str,
     reasons: int,
-) -> int:
+) -> tuple[ScoringSummary, dict[str, int]]:
     if "model_version" not in loaded.params:
         raise InputError(
             f"{model_uri}: this version was logged before icpfit stamped the model version "
             "inside the model, so Spark could not name it on each row; score it with "
             "--engine pandas, or retrain"
         )
-    return score_with_spark(model_uri, input_path, output, provenance, master, reasons)
+    inputs = ModelInputs.of(loaded.model.bundle)
+    used = [*inputs.account_columns, *inputs.signal_columns]
+    if inputs.technologies:
+        used.append(inputs.tech_stack_column)
+    checks = tuple(inputs.export_name(c) for c in used)
+    return score_with_spark(model_uri, input_path, output, provenance, master, reasons, checks)
 
 
 def rows_with_inputs(model_uri: str, rows: pd.DataFrame, tables: InputTables) -> pd.DataFrame:

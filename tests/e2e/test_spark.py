@@ -12,8 +12,9 @@ from tests.e2e.cli import invoke, runner
 def test_spark_local_mode_equals_the_pandas_engine(shared, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rows = shared.model_rows(400)
+    rows.loc[rows.index[:37], "employees"] = None  # blanks are scored as unknown and counted
     rows.to_parquet(tmp_path / "in.parquet")
-    invoke("score", "--input", "in.parquet", "--output", "pandas.parquet")
+    on_pandas = invoke("score", "--input", "in.parquet", "--output", "pandas.parquet")
     result = invoke(
         "score",
         "--input",
@@ -26,6 +27,12 @@ def test_spark_local_mode_equals_the_pandas_engine(shared, tmp_path, monkeypatch
         "local[2]",
     )
     assert "400 rows scored by icp-fit v1 on Spark" in result.stdout
+    spark_says, pandas_says = (" ".join(r.stdout.split()) for r in (result, on_pandas))
+    counts = pandas_says.split("icp-fit v1 (")[1].split(")")[0]  # tiers and errors agree
+    assert f"on Spark ({counts})" in spark_says
+    blanks = pandas_says.split("says how much): ")[1].split(" note:")[0]  # blanks counted alike
+    employees = int(blanks.split("employees ")[1].split(",")[0].replace(",", ""))
+    assert employees >= 37 and f"says how much): {blanks}" in spark_says
     pandas_out = pd.read_parquet(tmp_path / "pandas.parquet").set_index("account_id")
     spark_out = pd.read_parquet(tmp_path / "spark.parquet").set_index("account_id")
     assert sorted(spark_out.index) == sorted(rows["account_id"])
