@@ -687,6 +687,13 @@ def _config(as_of: date) -> dict:
             "firmographic": firmographic,
             "technographic": {"technologies": True, "categories": categories},
             "behavioral": {"numeric": ["web_visits_monthly", "open_job_postings"], "signals": True},
+            "labels": {
+                "annual_revenue": "Annual revenue",
+                "founded_year": "Founded",
+                "total_funding": "Total funding raised",
+                "web_visits_monthly": "Web visits per month",
+                "open_job_postings": "Open job postings",
+            },
         },
         "disqualifiers": [
             {"column": "business_model", "equals": "B2C", "reason": "B2C business model"},

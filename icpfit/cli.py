@@ -195,20 +195,35 @@ def score(
     signals: opt.Signals = None,
     as_of: opt.SignalsAsOf = None,
     tech_stack_column: opt.TechStackColumn = None,
+    previous: opt.Previous = None,
+    changed_only: opt.ChangedOnly = False,
+    crm: opt.CrmOption = None,
+    excel: opt.Excel = False,
 ) -> None:
     """Score every account with the registered model: tier, score and reasons in words.
 
     One output row per input row, in input order; rows that cannot be scored keep their
-    account_id and get an error. The output file appears only when the run succeeds.
+    account_id and get an error. The output file appears only when the run succeeds. Each row
+    carries input_digest, a digest of the inputs it was scored on; a run compared with the
+    previous one (--previous, or the existing output) says how each tier moved and why.
     """
     from icpfit.usecases import score_file
+    from icpfit.usecases.delivery import Delivery
 
+    delivery = Delivery(previous, changed_only, crm.value if crm else None, excel)
     with _registry_work(), console.status("Scoring…") as status:
         tables = _tables(technologies, signals, as_of, tech_stack_column)
         counter = render.row_counter(status, "Scored {:,} accounts")
         engine_settings = {"engine": engine.value, "spark_master": spark_master, "on_rows": counter}
         result = score_file(
-            input_path, output, model, reasons, contributions, tables, **engine_settings
+            input_path,
+            output,
+            model,
+            reasons,
+            contributions,
+            tables,
+            **engine_settings,
+            delivery=delivery,
         )
     render.print_scored_file(result, console)
 
@@ -223,14 +238,17 @@ def explain(
     signals: opt.Signals = None,
     as_of: opt.SignalsAsOf = None,
     tech_stack_column: opt.TechStackColumn = None,
+    top: opt.Top = 8,
+    output_format: opt.Format = opt.ExplainFormat.text,
 ) -> None:
-    """Why one account scores as it does: every attribute's value and exact contribution."""
+    """Why one account scores as it does: its largest contributions as steps from the average
+    account's fit probability to its own, each beside the median A-tier account."""
     from icpfit.usecases import explain as explain_one
 
     with _registry_work():
         tables = _tables(technologies, signals, as_of, tech_stack_column)
         result = explain_one(input_path, account_id, model, tables, plot)
-    render.print_explanation(result, console)
+    render.print_explanation(result, console, top, output_format.value)
 
 
 def main() -> None:

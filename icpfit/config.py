@@ -131,6 +131,10 @@ class FeatureDeclarations(_Section):
     firmographic: FeatureColumns = FeatureColumns()
     technographic: Technographic = Technographic()
     behavioral: Behavioral = Behavioral()
+    labels: dict[str, str] = Field(default_factory=dict)
+    """What reasons call an attribute: account column, technology category or signal type ->
+    label (e.g. `web_visits_monthly: Web visits per month`). Unlabelled attributes read as the
+    export names them (snake_case as words)."""
 
     @model_validator(mode="after")
     def _each_column_once(self) -> FeatureDeclarations:

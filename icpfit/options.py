@@ -16,6 +16,12 @@ class Engine(str, Enum):
     spark = "spark"
 
 
+class ExplainFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
 class Business(str, Enum):
     subscription = "subscription"
     transactional = "transactional"
@@ -25,6 +31,11 @@ class Promote(str, Enum):
     auto = "auto"
     never = "never"
     force = "force"
+
+
+class CrmName(str, Enum):
+    salesforce = "salesforce"
+    hubspot = "hubspot"
 
 
 EXAMPLES = {
@@ -37,9 +48,12 @@ EXAMPLES = {
     "models:/icp-fit@champion --input accounts.csv --technologies technologies.csv "
     "--signals signals.csv --output compare/",
     "score": "Example: icpfit score --model models:/icp-fit@champion --input accounts.csv "
-    "--technologies technologies.csv --signals signals.csv --output scored.parquet --reasons 3",
+    "--technologies technologies.csv --signals signals.csv --output scored.parquet --reasons 3  "
+    "·  For a CRM sync: icpfit score --input accounts.csv --technologies technologies.csv "
+    "--signals signals.csv --previous scored.parquet --changed-only --crm salesforce "
+    "--output crm_update.csv",
     "explain": "Example: icpfit explain --input accounts.csv --technologies technologies.csv "
-    "--signals signals.csv --account-id ACC-000050 --plot why.png",
+    "--signals signals.csv --account-id ACC-000050 --top 8 --format markdown --plot why.png",
 }
 
 
@@ -158,6 +172,44 @@ ScoreTechnologies = Annotated[
         "--technologies", help="A long table (account_id, technology) to join as the tech stack."
     ),
 ]
+Previous = Annotated[
+    Path | None,
+    option(
+        "--previous",
+        help="The last run's scored file (CSV or Parquet, ours or a --crm file) to compare with: "
+        "adds previous_tier, tier_change (up/down/new/same), score_change and change_cause "
+        "(model/data/model and data). Default: the --output file, if it exists (read before it "
+        "is replaced). Example: --previous scored_2026-09.parquet",
+        show_default=False,
+    ),
+]
+ChangedOnly = Annotated[
+    bool,
+    option(
+        "--changed-only",
+        help="Write only the accounts whose tier went up, down or is new, and rows with an "
+        "error: the file a CRM sync needs. Needs --previous. Example: --previous scored.csv "
+        "--changed-only",
+    ),
+]
+CrmOption = Annotated[
+    CrmName | None,
+    option(
+        "--crm",
+        help="Name and type the columns as the CRM's fields (README: Loading scores into your "
+        "CRM): salesforce (Account custom fields ICP_...__c, DateTime 2026-12-05T10:00:00Z, texts "
+        "cut to 255) or hubspot (company properties icp_..., Unix ms). Example: --crm salesforce",
+        show_default=False,
+    ),
+]
+Excel = Annotated[
+    bool,
+    option(
+        "--excel",
+        help="Write the CSV as UTF-8 with a byte-order mark, so Excel shows accented and "
+        "non-Latin account names correctly (CSV only). Example: --output scored.csv --excel",
+    ),
+]
 
 # score, explain, compare: inputs given as their own tables
 Signals = Annotated[
@@ -194,3 +246,19 @@ ExplainTechnologies = Annotated[
     Path | None, option("--technologies", help="A long technologies table to join.")
 ]
 Plot = Annotated[Path | None, option("--plot", help="Write a waterfall PNG here.")]
+Top = Annotated[
+    int,
+    option(
+        "--top",
+        min=1,
+        max=200,
+        help="Attributes shown one by one, largest contribution first; the rest are one step.",
+    ),
+]
+Format = Annotated[
+    ExplainFormat,
+    option(
+        "--format",
+        help="text (the terminal), markdown (a CRM note or a ticket) or json (for programs).",
+    ),
+]

@@ -21,15 +21,15 @@ import mlflow
 import pandas as pd
 import yaml
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
-from mlflow.types.schema import ColSpec, Schema
+from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
 
 from icpfit.config import IcpConfig
 from icpfit.features.labels import cohort_counts
 from icpfit.features.pipeline import LabelledExport
-from icpfit.serving.pyfunc import DEFAULT_PARAMS, IcpFitModel
-from icpfit.serving.schema import Provenance
+from icpfit.serving.pyfunc import IcpFitModel, registered_params
 from icpfit.training.comparable import DECIDED, LTV, OOF, TARGET, ComparableModel
 from icpfit.training.compare import Comparison
 from icpfit.training.fit import TrainingRun
@@ -200,8 +200,7 @@ def log_and_register(
     with mlflow.start_run(run_name=quarter) as active, tempfile.TemporaryDirectory() as tmp:
         _log_run(run, prepared, config, quarter, git_sha, report, Path(tmp))
         _log_comparison(candidate, drift, comparison, config, Path(tmp))
-        info = _log_model(candidate, config.registry.model_name, Path(tmp))
-        version = mlflow.register_model(info.model_uri, config.registry.model_name)
+        version = _register_and_log_model(candidate, config.registry.model_name, Path(tmp))
         try:
             _record(config, version.version, quarter, prepared, run, git_sha, decision)
         except BaseException:
@@ -302,28 +301,70 @@ def _log_comparison(
         mlflow.set_tag("compared_with", comparison.label_a)
 
 
-def _log_model(candidate: ComparableModel, model_name: str, tmp: Path):
-    """The candidate's own bundle and booster as the pyfunc's artifacts; its holdout's first
-    rows as the input example."""
+def _register_and_log_model(candidate: ComparableModel, model_name: str, tmp: Path) -> ModelVersion:
+    """Register the version first and log the model into it after, so the model's signature can
+    name the version it is (a REST answer then says which version scored it, unasked). A
+    version whose model fails to log is deleted again. The logged model carries the run's
+    params, as `log_model` gives a model it creates itself."""
+    run_params = mlflow.get_run(mlflow.active_run().info.run_id).data.params
+    logged = mlflow.initialize_logged_model(name="model", params=run_params)
+    version = mlflow.register_model(f"models:/{logged.model_id}", model_name)
+    params = registered_params(model_name, str(version.version))
+    try:
+        _log_model(candidate, logged.model_id, params, tmp)
+    except BaseException:
+        MlflowClient().delete_model_version(model_name, version.version)
+        raise
+    return version
+
+
+def _log_model(candidate: ComparableModel, model_id: str, params: dict, tmp: Path):
+    """The candidate's own bundle and booster as the pyfunc's artifacts, `params` (with their
+    defaults) in its signature; its holdout's first rows as the input example."""
     model = candidate.model
     booster_path, bundle_path = tmp / "booster.txt", tmp / "bundle.json"
     model.booster.save_model(str(booster_path), num_iteration=model.bundle["best_iteration"])
     bundle_path.write_text(json.dumps(model.bundle))
     example = candidate.holdout.drop(columns=[TARGET, LTV, OOF, DECIDED], errors="ignore").head(3)
-    stamped = {**DEFAULT_PARAMS, **Provenance.now(model_name, "0").params()}
-    inferred = infer_signature(example, model.predict(None, example, stamped), DEFAULT_PARAMS)
-    optional = Schema(
-        [ColSpec(c.type, c.name, required=c.name == "account_id") for c in inferred.inputs.inputs]
+    inferred = infer_signature(example, model.predict(None, example, params), params)
+    id_column = model.bundle["accounts_columns"].get("account_id", "account_id")
+    signature = ModelSignature(
+        inputs=raw_cells(inferred.inputs, id_column),
+        outputs=inferred.outputs,
+        params=inferred.params,
     )
-    signature = ModelSignature(inputs=optional, outputs=inferred.outputs, params=inferred.params)
     return mlflow.pyfunc.log_model(
         name="model",
+        model_id=model_id,
         python_model=model,
         artifacts={"booster": str(booster_path), "bundle": str(bundle_path)},
         signature=signature,
-        input_example=example,
+        input_example=with_nulls(example),
         pip_requirements=REQUIREMENTS,
     )
+
+
+def raw_cells(inferred: Schema, id_column: str) -> Schema:
+    """The input as the export's cells: only the account id required, and a column inferred as
+    a number typed as any value. MLflow's server casts a column to its declared number type
+    before the model sees it, so one cell like 'lots' would refuse the whole request; typed as
+    any, the cell reaches the model, which gives that row an error, as `icpfit score` does."""
+    return Schema(
+        [
+            ColSpec(
+                c.type if c.type == DataType.string else AnyType(),
+                c.name,
+                required=c.name == id_column,
+            )
+            for c in inferred.inputs
+        ]
+    )
+
+
+def with_nulls(frame: pd.DataFrame) -> pd.DataFrame:
+    """Blanks as None, which MLflow writes to the serving example as JSON null (NaN it writes
+    as the token NaN, which is not JSON)."""
+    return frame.astype(object).where(frame.notna(), None)
 
 
 def _record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -12,11 +13,14 @@ from rich.table import Table
 
 from icpfit.features.data_report import DataReport
 from icpfit.features.labels import COHORTS
+from icpfit.serving.crm import CRMS
+from icpfit.serving.delivery import CAUSES as CHANGE_CAUSES
 from icpfit.training.metrics import figure_with_interval
 
 if TYPE_CHECKING:
     from icpfit.training.compare import Comparison
     from icpfit.usecases import Explanation, Retrain, Sample, ScoredFile, Validation
+    from icpfit.usecases.delivery import Delivered
 
 TIERS = ("A", "B", "C", "D", "X")
 SCORER_NAMES = {
@@ -233,10 +237,15 @@ def print_scored_file(result: ScoredFile, console: Console) -> None:
     tiers = ", ".join(f"{t} {summary.tiers.get(t, 0):,}" for t in TIERS)
     where = f"{result.output} (a Parquet directory)" if result.engine == "spark" else result.output
     engine = " on Spark" if result.engine == "spark" else ""
+    rows = f"{summary.rows:,} rows"
+    if result.delivered is not None and result.delivered.changed_only:
+        rows = f"{summary.written:,} of {summary.rows:,} rows (tier up, down or new, or an error),"
     console.print(
-        f"Wrote {where}: {summary.rows:,} rows scored by {model}{engine} ({tiers}); "
+        f"Wrote {where}: {rows} scored by {model}{engine} ({tiers}); "
         f"{summary.errors:,} rows with an error"
     )
+    if result.delivered is not None:
+        _print_delivery(result.delivered, console)
     if summary.duplicate_ids:
         console.print(
             f"[yellow]warning:[/] {summary.duplicate_ids:,} rows repeat an account_id "
@@ -252,27 +261,147 @@ def print_scored_file(result: ScoredFile, console: Console) -> None:
         console.print(f"[yellow]note:[/] {escape(note)}")
 
 
-def print_explanation(result: Explanation, console: Console) -> None:
+def _print_delivery(delivered: Delivered, console: Console) -> None:
+    """What the scoring run compared and how it wrote the file (`icpfit score` options)."""
+    if (changes := delivered.changes) is not None:
+        moves = ", ".join(f"{changes.tiers.get(c, 0):,} {c}" for c in ("up", "down", "new", "same"))
+        causes = ", ".join(f"{c} {changes.causes.get(c, 0):,}" for c in CHANGE_CAUSES)
+        console.print(
+            f"Compared with the previous run in {escape(str(changes.compared_with))} "
+            f"({changes.accounts:,} accounts): tier {moves}; moved by: {causes}; dropped since "
+            f"the last run: {changes.dropped:,} (in the previous file, not in this input)",
+            highlight=False,
+        )
+        if not changes.digests:
+            console.print(
+                "[yellow]note:[/] the previous file has no input_digest (scored before icpfit "
+                "recorded it): a tier change is put down to the model when the version changed, "
+                "else it is unknown"
+            )
+    if delivered.crm is not None:
+        crm = CRMS[delivered.crm]
+        console.print(
+            f"Columns named as {crm.title} {crm.record} fields; records match on "
+            f"{escape(delivered.id_name)} (README: Loading scores into your CRM)"
+        )
+        if cut := delivered.cut_texts:
+            texts = "1 text longer than" if cut == 1 else f"{cut:,} texts longer than"
+            console.print(
+                f"[yellow]note:[/] {texts} {crm.text_limit} characters "
+                f"{'was' if cut == 1 else 'were'} cut to {crm.text_limit}, ending in …"
+            )
+    if delivered.excel:
+        console.print("CSV written as UTF-8 with a byte-order mark, for Excel")
+    if delivered.excel and delivered.crm == "salesforce":
+        console.print(
+            "[yellow]note:[/] Salesforce Data Loader can refuse a CSV that starts with a "
+            "byte-order mark: leave out --excel for a file it loads"
+        )
+
+
+def print_explanation(
+    result: Explanation, console: Console, top: int = 8, output_format: str = "text"
+) -> None:
+    """`text` for the terminal (bars sized to its width), `markdown` for a CRM note, `json` for
+    programs; the same facts in each."""
+    steps = result.steps(top)
+    if output_format == "json":
+        console.out(json.dumps(explanation_json(result, steps), indent=2), highlight=False)
+    elif output_format == "markdown":
+        console.out(explanation_markdown(result, steps), highlight=False)
+    else:
+        print_explanation_text(result, steps, console)
+    if result.plot is not None and output_format == "text":
+        console.print(f"Waterfall written to {result.plot}")
+
+
+def explanation_heading(result: Explanation) -> str:
     scored, disqualified = result.scored, result.scored["disqualified_reason"]
-    console.print(
-        f"[bold]{result.account_id}[/] · {result.model_name} v{result.model_version} · tier "
-        f"[bold]{scored['fit_tier']}[/] · fit score {scored['fit_score']} · probability "
-        f"{scored['fit_probability']:.3f}"
+    return (
+        f"{result.account_id} · {result.model_name} v{result.model_version} · tier "
+        f"{scored['fit_tier']} · fit score {int(scored['fit_score'])} · fit probability "
+        f"{scored['fit_probability']:.1%}"
         + (f" · disqualified: {disqualified}" if isinstance(disqualified, str) else "")
     )
-    view = Table(
-        "attribute",
-        "reads as",
-        "contribution",
-        title="Every attribute, largest first",
-        title_justify="left",
+
+
+def median_a_note(result: Explanation) -> str:
+    if result.a_accounts is None:
+        return "this model did not record a median A-tier account (retrain to add it)"
+    return f"median A account: the median of the {result.a_accounts:,} accounts the model puts in A"
+
+
+def print_explanation_text(result: Explanation, steps, console: Console) -> None:
+    console.print(f"[bold]{escape(explanation_heading(result))}[/]")
+    console.print(
+        f"From the average account's {result.average_probability:.1%} to this account's "
+        f"{result.scored['fit_probability']:.1%}, largest steps first:"
     )
-    rows = result.attributes[["attribute", "reads as", "contribution"]].itertuples(index=False)
-    for attribute, text, value in rows:
-        colour = "green" if value > 0 else "red"
-        view.add_row(attribute, text, f"[{colour}]{value:+.3f}[/]")
+    bar_width = max(6, min(24, (console.width or 100) // 6))
+    largest = max(float(steps["points"].abs().max()), 1e-9)
+    view = Table("attribute", "this account", "median A", "step", "", box=None, pad_edge=False)
+    for row in steps.itertuples(index=False):
+        length = max(1, round(abs(row.points) / largest * bar_width))
+        colour = "green" if row.points >= 0 else "red"
+        view.add_row(
+            escape(row.label),
+            escape(row.this_account),
+            escape(row.median_a),
+            f"[{colour}]{row.points:+.1f} pts[/]",
+            f"[{colour}]{'█' * length}[/]",
+        )
     console.print(view)
-    margin = result.base + result.attributes["contribution"].sum()
-    console.print(f"Average account: {result.base:+.3f} log-odds; this account: {margin:+.3f}")
-    if result.plot is not None:
-        console.print(f"Waterfall written to {result.plot}")
+    console.print(f"[dim]{escape(median_a_note(result))}; pts = percentage points[/]")
+
+
+def explanation_markdown(result: Explanation, steps) -> str:
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|")
+
+    lines = [
+        f"**{cell(explanation_heading(result))}**",
+        "",
+        f"From the average account's {result.average_probability:.1%} to this account's "
+        f"{result.scored['fit_probability']:.1%}, largest steps first.",
+        "",
+        "| attribute | this account | median A account | step |",
+        "| --- | --- | --- | ---: |",
+        *(
+            f"| {cell(r.label)} | {cell(r.this_account)} | {cell(r.median_a)} "
+            f"| {r.points:+.1f} pts |"
+            for r in steps.itertuples(index=False)
+        ),
+        "",
+        f"_{median_a_note(result)}; pts = percentage points of fit probability._",
+    ]
+    return "\n".join(lines)
+
+
+def explanation_json(result: Explanation, steps) -> dict:
+    scored = result.scored
+    disqualified = scored["disqualified_reason"]
+    return {
+        "account_id": result.account_id,
+        "model_name": result.model_name,
+        "model_version": result.model_version,
+        "fit_tier": scored["fit_tier"],
+        "fit_score": int(scored["fit_score"]),
+        "fit_probability": round(float(scored["fit_probability"]), 6),
+        "disqualified_reason": disqualified if isinstance(disqualified, str) else None,
+        "average_probability": round(result.average_probability, 6),
+        "median_a_accounts": result.a_accounts,
+        "steps": [
+            {
+                "attribute": r.label,
+                "feature": r.feature or None,
+                "reads_as": r.reads_as or None,
+                "this_account": r.this_account or None,
+                "median_a_account": r.median_a or None,
+                "log_odds": round(float(r.contribution), 6),
+                "probability_before": round(float(r.before), 6),
+                "probability_after": round(float(r.after), 6),
+                "points": round(float(r.points), 3),
+            }
+            for r in steps.itertuples(index=False)
+        ],
+    }

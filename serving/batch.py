@@ -31,6 +31,8 @@ class ScoringSummary:
     errors: int
     duplicate_ids: int
     tiers: dict[str, int]
+    written: int | None = None
+    """Rows written, when a delivery step kept only some of them (`--changed-only`)."""
 
 
 def input_columns(path: Path) -> list[str]:
@@ -67,12 +69,19 @@ def score_file(
     score_batch: Callable[[pd.DataFrame], pd.DataFrame],
     on_rows: Callable[[int], None] = lambda n: None,
     batch_rows: int = BATCH_ROWS,
+    deliver: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    excel: bool = False,
 ) -> ScoringSummary:
     """Score `source` batch by batch into `target`; nothing is left at `target` on failure.
 
-    `score_batch` returns the scored table of `serving.schema`, provenance stamped."""
+    `score_batch` returns the scored table of `serving.schema`, provenance stamped; the summary
+    counts it. `deliver` then turns each scored batch into the rows written (compared with a
+    previous run, only the changed ones, a CRM's names). `excel`: CSV starts with a UTF-8 BOM.
+    Anything `deliver` reads from `target` must be read before this starts: `target` is
+    replaced when the run ends."""
+    deliver = deliver or (lambda scored: scored)
     as_csv = target.suffix.lower() == ".csv"
-    rows = errors = 0
+    rows = errors = written = 0
     tiers: dict[str, int] = {}
     writer = None
     with (
@@ -82,28 +91,32 @@ def score_file(
         repeated = RepeatedIds(Path(ids))
         for batch in read_batches(source, batch_rows):
             out = score_batch(batch)
-            writer = _write(out, tmp, writer, as_csv)
             repeated.add(out["account_id"])
             rows += len(out)
             errors += int(out["error"].notna().sum())
             for tier, n in out["fit_tier"].value_counts().items():
                 tiers[tier] = tiers.get(tier, 0) + int(n)
+            kept = deliver(out)
+            writer = _write(kept, tmp, writer, as_csv, excel)
+            written += len(kept)
             on_rows(len(out))
         if writer is None:
             empty = pd.DataFrame({c: pd.Series(dtype=object) for c in input_columns(source)})
-            writer = _write(score_batch(empty), tmp, None, as_csv)
+            writer = _write(deliver(score_batch(empty)), tmp, None, as_csv, excel)
         if isinstance(writer, pq.ParquetWriter):
             writer.close()
         duplicates = repeated.count()
-    return ScoringSummary(rows, errors, duplicates, tiers)
+    return ScoringSummary(rows, errors, duplicates, tiers, written)
 
 
-def _write(out: pd.DataFrame, tmp: Path, writer, as_csv: bool):
-    """Append a batch: CSV with the header once, Parquet with one fixed schema."""
+def _write(out: pd.DataFrame, tmp: Path, writer, as_csv: bool, excel: bool = False):
+    """Append a batch: CSV with the header once (after a BOM for Excel), Parquet with one
+    fixed schema."""
     if as_csv:
-        out.to_csv(tmp, mode="a", header=writer is None, index=False)
+        encoding = "utf-8-sig" if excel and writer is None else "utf-8"
+        out.to_csv(tmp, mode="a", header=writer is None, index=False, encoding=encoding)
         return "csv"
-    schema = arrow_schema(list(out.columns))
+    schema = output_schema(out)
     table = pa.Table.from_pandas(
         out.astype({c: object for c in out.columns if schema.field(c).type == pa.string()}),
         schema=schema,
@@ -113,6 +126,37 @@ def _write(out: pd.DataFrame, tmp: Path, writer, as_csv: bool):
     writer = writer or pq.ParquetWriter(tmp, schema)
     writer.write_table(table)
     return writer
+
+
+def output_schema(out: pd.DataFrame) -> pa.Schema:
+    """The scored table's types (`serving.schema`); a column it does not define (the change
+    columns, a CRM's fields) typed by its pandas dtype: nullable integers, floats, else text."""
+    known = arrow_schema(list(out.columns))
+    types = []
+    for column, dtype in out.dtypes.items():
+        if pd.api.types.is_integer_dtype(dtype):
+            types.append((column, pa.int64()))
+        elif pd.api.types.is_float_dtype(dtype) and known.field(column).type == pa.string():
+            types.append((column, pa.float64()))
+        else:
+            types.append((column, known.field(column).type))
+    return pa.schema(types)
+
+
+def read_previous(path: Path, columns: set[str]) -> pd.DataFrame:
+    """The columns of a previous scored file (CSV or Parquet) that are in `columns`, as text,
+    read whole: the file may be the output this run replaces."""
+    if path.suffix.lower() == ".csv":
+        return pd.read_csv(
+            path,
+            dtype=str,
+            encoding="utf-8-sig",
+            usecols=lambda c: c in columns,
+            keep_default_na=False,
+            na_values=[""],
+        )
+    names = [c for c in pq.ParquetFile(path).schema_arrow.names if c in columns]
+    return pd.read_parquet(path, columns=names).astype("string")
 
 
 def tech_stacks(path: Path, separator: str, renames: dict[str, str] | None = None) -> pd.Series:

@@ -15,14 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from icpfit.features.parsing import clean_text
 
 TECHNOLOGIES = "technologies"
 
 
-class MissingInputs(ValueError):
-    """The input lacks a whole family of inputs the model was trained with."""
+class MissingInputs(MlflowException, ValueError):
+    """The input lacks a whole family of inputs the model was trained with. An MlflowException,
+    so that `mlflow models serve` answers HTTP 400 with this message, not 'unexpected error'."""
+
+    def __init__(self, message: str):
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
 
 
 @dataclass(frozen=True)

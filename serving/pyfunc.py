@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import lightgbm as lgb
 import mlflow.pyfunc
@@ -13,6 +14,26 @@ from icpfit.serving.scoring import score_accounts
 from icpfit.serving.treeshap import TreeShap
 
 DEFAULT_PARAMS = {"reasons": 3, "contributions": False, **Provenance().params()}
+
+
+def registered_params(model_name: str, model_version: str) -> dict:
+    """The params a registered version declares, with its own name and version as defaults:
+    MLflow's server and spark_udf fill in a default the caller did not send, so every row they
+    return names the version that scored it."""
+    return {**DEFAULT_PARAMS, **Provenance(model_name, model_version).params()}
+
+
+def timed(provenance: Provenance) -> Provenance:
+    """`provenance`, scored now when the caller gave no time (a REST request)."""
+    if provenance.scored_at:
+        return provenance
+    return replace(provenance, scored_at=Provenance.now("", "").scored_at)
+
+
+def json_nulls(scored: pd.DataFrame) -> pd.DataFrame:
+    """Missing numbers (an error row's probability) as <NA>, which MLflow's server writes as
+    JSON null; NaN it writes as the token NaN, which strict JSON parsers refuse."""
+    return scored.astype({c: "Float64" for c in scored.select_dtypes("float64").columns})
 
 
 class IcpFitModel(mlflow.pyfunc.PythonModel):
@@ -41,14 +62,19 @@ class IcpFitModel(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         """`params`: reasons (how many for and against, default 3), contributions (JSON), and
-        the provenance stamped on every row (model_name, model_version, scored_at)."""
+        the provenance stamped on every row (model_name, model_version, scored_at; the logged
+        signature defaults the first two to this version, the time is now when not given).
+
+        Called through MLflow (a context: REST, spark_udf, pyfunc.load_model), missing numbers
+        come back as <NA> for JSON; icpfit's own callers pass no context and get NaN."""
         params = {**DEFAULT_PARAMS, **(params or {})}
-        return score_accounts(
+        scored = score_accounts(
             pd.DataFrame(model_input),
             self.bundle,
             self.booster,
             reasons=int(params["reasons"]),
             contributions=bool(params["contributions"]),
             explainer=self.explainer,
-            provenance=Provenance.from_params(params),
+            provenance=timed(Provenance.from_params(params)),
         )
+        return scored if context is None else json_nulls(scored)

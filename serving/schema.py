@@ -64,8 +64,9 @@ def arrow_schema(columns: list[str]) -> pa.Schema:
     return pa.schema([(c, ARROW_TYPES[column_type(c)]) for c in columns])
 
 
-def spark_ddl(columns: list[str]) -> str:
-    return ", ".join(f"{c} {column_type(c)}" for c in columns)
+def spark_ddl(columns: list[str], overrides: dict[str, str] | None = None) -> str:
+    types = {c: column_type(c) for c in columns} | (overrides or {})
+    return ", ".join(f"{c} {types[c]}" for c in columns)
 
 
 def empty_scored(reasons: int, contributions: bool = False) -> pd.DataFrame:

@@ -21,10 +21,13 @@ from icpfit.features.frame import FeatureSpec, data_coverage, scoring_feature_fr
 from icpfit.features.parsing import clean_text, unparsed
 from icpfit.serving.estimates import apply_estimates
 from icpfit.serving.inputs import ModelInputs, check_inputs, used_feature_names
-from icpfit.serving.reasons import reason_columns
+from icpfit.serving.reasons import Wording, reason_columns
 from icpfit.serving.scale import assign_tiers, fit_scores
 from icpfit.serving.schema import SCORES, Provenance, empty_scored, stamp
 from icpfit.serving.treeshap import TreeShap, booster_matrix
+
+COVERAGE_DIGITS = 2
+"""data_coverage is a share of a dozen attributes: two decimals say all of it."""
 
 
 def specs_from_bundle(bundle: dict[str, Any]) -> tuple[FeatureSpec, ...]:
@@ -81,12 +84,9 @@ def score_accounts(
     out = _scores(features, keyed, bundle, margin).assign(account_id=account_ids.to_numpy())
     if reasons > 0 or contributions:
         if reasons > 0:
-            words = reason_columns(
-                contrib, frame, specs, bundle.get("profiles", {}), reasons, estimated
-            )
+            profiles, wording = bundle.get("profiles", {}), Wording.of(bundle)
+            words = reason_columns(contrib, frame, specs, profiles, reasons, estimated, wording)
             out = pd.concat([out, words.set_index(out.index)], axis=1)
-            disqualified = out["disqualified_reason"].notna()
-            out.loc[disqualified, "reason_1"] = out.loc[disqualified, "disqualified_reason"]
         if contributions:
             names = [s.name for s in specs]
             out["contributions"] = [
@@ -98,8 +98,12 @@ def score_accounts(
     keep = ["account_id", "error"]
     out.loc[failed, [c for c in out.columns if c not in keep]] = None
     out = out[[*SCORES, *(c for c in out.columns if c not in SCORES)]]
-    text = [c for c in out.columns if c not in ("fit_probability", "fit_score", "data_coverage")]
-    return stamp(out.assign(**{c: _nullable_text(out[c]) for c in text}), provenance)
+    numbers = {
+        "fit_score": out["fit_score"].astype("Int64"),  # '76', not '76.0', beside error rows
+        "data_coverage": out["data_coverage"].astype(float).round(COVERAGE_DIGITS),
+    }
+    text = [c for c in out.columns if c not in ("fit_probability", *numbers)]
+    return stamp(out.assign(**numbers, **{c: _nullable_text(out[c]) for c in text}), provenance)
 
 
 def _nullable_text(values: pd.Series) -> pd.Series:

@@ -15,6 +15,10 @@ import mlflow.pyfunc
 from icpfit.serving.batch import ScoringSummary
 from icpfit.serving.schema import Provenance, scored_columns, spark_ddl
 
+WIRE_TYPES = {"fit_score": "double"}
+"""spark_udf casts a bigint field with numpy's int64, which has no null: an error row's empty
+fit_score would fail the whole task. It crosses as a double and is cast back to bigint."""
+
 
 def score_with_spark(
     model_uri: str,
@@ -51,12 +55,16 @@ def score_with_spark(
         udf = mlflow.pyfunc.spark_udf(
             spark,
             model_uri,
-            result_type=spark_ddl(scored_columns(reasons)),
+            result_type=spark_ddl(scored_columns(reasons), WIRE_TYPES),
             env_manager="local",
             params={"reasons": reasons, **provenance.params()},
         )
         scored = accounts.select(udf(F.struct(*accounts.columns)).alias("scored")).select(
             "scored.*"
+        )
+        score = F.col("fit_score")
+        scored = scored.withColumn(
+            "fit_score", F.when(F.isnan(score), F.lit(None)).otherwise(score).cast("long")
         )
         _restore_nulls(scored).write.mode("overwrite").parquet(str(target))
         gaps = _blank_counts(accounts, blank_checks)

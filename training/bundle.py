@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from icpfit.config import IcpConfig, TechStack
+from icpfit.features.disqualify import disqualified_reason
 from icpfit.features.frame import FeatureSpec
 from icpfit.features.pipeline import LabelledExport
 from icpfit.training.fit import TrainingRun
@@ -43,10 +44,35 @@ def scoring_bundle(run: TrainingRun, prepared: LabelledExport, config: IcpConfig
         ).tolist(),
         "as_of": prepared.as_of.isoformat(),
         "profiles": customer_profiles(prepared, run.rows),
+        "tier_a": median_a_account(run, prepared, config),
         "estimates": list(run.model.estimates),
         "recipe": asdict(run.recipe),
         "trained_through": run.trained_through.date().isoformat(),
     }
+
+
+def median_a_account(
+    run: TrainingRun, prepared: LabelledExport, config: IcpConfig
+) -> dict[str, Any]:
+    """The typical A-tier account, for `explain` to set an account beside: among the accounts
+    the tiers were cut on (not disqualified), those the model puts in tier A; per feature the
+    median number, the most common level, or whether most use a technology."""
+    accounts = prepared.export.accounts.set_index("account_id")
+    kept = disqualified_reason(accounts, config.disqualifiers).isna()
+    X = prepared.features.frame.loc[kept[kept].index]
+    a_tier = X[run.model.predict_proba(X) >= run.thresholds["A"]]
+    values: dict[str, Any] = {}
+    for spec in prepared.features.specs:
+        column = a_tier[spec.name].dropna()
+        if column.empty:
+            continue
+        if spec.kind == "categorical":
+            values[spec.name] = str(column.astype(object).mode().iloc[0])
+        elif spec.kind == "flag":
+            values[spec.name] = float((column >= 0.5).mean() >= 0.5)
+        else:
+            values[spec.name] = float(column.median())
+    return {"accounts": len(a_tier), "values": values}
 
 
 def used_features(run: TrainingRun, specs: tuple[FeatureSpec, ...]) -> list[str]:
@@ -88,27 +114,43 @@ MIN_LEVEL_ACCOUNTS = 20
 def customer_profiles(prepared: LabelledExport, train_ids: pd.Index) -> dict[str, dict]:
     """What the best customers look like, per feature, for reasons in words at scoring time.
 
-    Numeric: the 10th-90th percentile range among ideal customers. Categorical: levels whose
-    ideal rate is at least 1.5x (good) or at most 0.5x (rare) the average, among levels with
-    enough labelled accounts. Learned on the model's training accounts.
+    Numeric and counts: the 10th-90th percentile range among ideal customers (`low`, `high`),
+    and for counts the share with at least one (`some`). Categorical: levels whose ideal rate is
+    at least 1.5x (`good`) or at most 0.5x (`rare`) the average, among levels with enough
+    labelled accounts, and each level's share of ideal customers (`shares`). Technologies: the
+    share of ideal customers using each (`share`). Every feature: the share of ideal customers
+    whose value is known (`known`). Nothing is profiled from fewer than MIN_LEVEL_ACCOUNTS ideal
+    customers. Learned on the model's training accounts.
     """
     X = prepared.features.frame.loc[train_ids]
     target = prepared.labels.loc[train_ids, "target"].astype(float)
     ideal = target == 1
     base = target.mean()
     profiles: dict[str, dict] = {}
+    if ideal.sum() < MIN_LEVEL_ACCOUNTS:
+        return profiles
     for spec in prepared.features.specs:
         values = X[spec.name]
+        best_values = values[ideal]
+        profile: dict = {"known": float(best_values.notna().mean())}
         if spec.kind == "categorical":
             rates = target.groupby(values.astype(object), dropna=True).agg(["mean", "size"])
             rates = rates[rates["size"] >= MIN_LEVEL_ACCOUNTS]
-            profiles[spec.name] = {
+            shares = best_values.astype(object).dropna().value_counts(normalize=True)
+            profile |= {
                 "good": sorted(str(v) for v in rates.index[rates["mean"] >= 1.5 * base]),
                 "rare": sorted(str(v) for v in rates.index[rates["mean"] <= 0.5 * base]),
+                "shares": {str(level): float(shares.get(level, 0.0)) for level in spec.levels},
             }
-        elif spec.kind in ("numeric", "count"):
-            best = pd.to_numeric(values[ideal], errors="coerce").dropna()
+        else:
+            best = pd.to_numeric(best_values, errors="coerce").dropna()
             if len(best) >= MIN_LEVEL_ACCOUNTS:
-                low, high = np.quantile(best, [0.1, 0.9])
-                profiles[spec.name] = {"low": float(low), "high": float(high)}
+                if spec.kind == "flag":
+                    profile["share"] = float((best >= 0.5).mean())
+                else:
+                    low, high = np.quantile(best, [0.1, 0.9])
+                    profile |= {"low": float(low), "high": float(high)}
+                if spec.kind == "count":
+                    profile["some"] = float((best > 0).mean())
+        profiles[spec.name] = profile
     return profiles

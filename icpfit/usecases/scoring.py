@@ -11,15 +11,22 @@ import pandas as pd
 
 from icpfit.io import InputError, write_bytes
 from icpfit.registry import LoadedModel, load_model
-from icpfit.serving.account_explanation import explain_account, waterfall_png
+from icpfit.serving.account_explanation import (
+    explain_account,
+    probability,
+    probability_steps,
+    waterfall_png,
+)
 from icpfit.serving.batch import ScoringSummary, input_columns, read_batches
 from icpfit.serving.batch import (
     score_file as stream_scores,
 )
+from icpfit.serving.delivery import DigestSpec, input_digests
 from icpfit.serving.inputs import ModelInputs, input_gaps, missing_families
 from icpfit.serving.schema import Provenance
 from icpfit.serving.spark import score_with_spark
-from icpfit.usecases.joins import InputTables, Joined, join_inputs
+from icpfit.usecases.delivery import Delivered, Delivery, check_delivery, deliverer
+from icpfit.usecases.joins import InputTables, Joined, id_column, join_inputs
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -35,6 +42,8 @@ class ScoredFile:
     gaps: dict[str, int]
     """Per input the model uses (export's names): rows where it was blank, scored as unknown."""
     notes: tuple[str, ...] = ()
+    delivered: Delivered | None = None
+    """What was compared, kept and renamed on the way to the file (pandas engine)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,18 @@ class Explanation:
     base: float
     """The average account's log-odds."""
     plot: Path | None
+    calibration: dict[str, float]
+    """The model's log-odds -> probability (Platt slope and intercept)."""
+    a_accounts: int | None
+    """How many accounts the median A-tier account is the median of (None: not recorded)."""
+
+    def steps(self, top: int) -> pd.DataFrame:
+        """The `top` attributes as a waterfall in probability terms, the rest as one step."""
+        return probability_steps(self.attributes, self.base, self.calibration, top)
+
+    @property
+    def average_probability(self) -> float:
+        return float(probability(self.base, self.calibration))
 
 
 def score_file(
@@ -61,12 +82,16 @@ def score_file(
     engine: str = "pandas",
     spark_master: str = "local[*]",
     on_rows: Callable[[int], None] = lambda n: None,
+    delivery: Delivery = Delivery(),
 ) -> ScoredFile:
     """Every row of `input_path` scored into `output` (written whole or not at all), each row
-    stamped with the model version that scored it. Refuses when the input lacks a family of
-    inputs the model uses (technologies, signals, an account column), counts the rows where
-    one is blank."""
+    stamped with the model version that scored it and the digest of its inputs. Refuses when
+    the input lacks a family of inputs the model uses (technologies, signals, an account
+    column), counts the rows where one is blank. `delivery`: compare with the previous run
+    (by default the existing `output`), keep only the changed rows, use a CRM's field names,
+    write for Excel."""
     check_table_paths(input_path, output, engine)
+    check_delivery(delivery, output, engine, contributions)
     loaded = load_model(model_uri)
     if engine == "spark" and (tables != InputTables() or contributions):
         raise InputError(
@@ -76,7 +101,6 @@ def score_file(
     joined = join_inputs(loaded.model, tables)
     check_input_families(input_path, loaded, joined)
     provenance = Provenance.now(loaded.name, loaded.version)
-    inputs = ModelInputs.of(loaded.model.bundle)
     if engine == "spark":
         summary, blanks = score_on_spark(
             model_uri, input_path, output, loaded, provenance, spark_master, reasons
@@ -84,16 +108,39 @@ def score_file(
         return ScoredFile(output, loaded.name, loaded.version, engine, summary, blanks)
     params = {"reasons": reasons, "contributions": contributions, **provenance.params()}
     gaps = Counter()
+    score_batch = batch_scorer(loaded, joined, params, gaps)
+    deliver = deliverer(delivery, output, id_column(loaded.model))  # reads the previous file
+    summary = stream_scores(
+        input_path, output, score_batch, on_rows, deliver=deliver, excel=delivery.excel
+    )
+    return ScoredFile(
+        output,
+        loaded.name,
+        loaded.version,
+        engine,
+        summary,
+        dict(gaps),
+        joined.notes,
+        deliver.result(),
+    )
+
+
+def batch_scorer(
+    loaded: LoadedModel, joined: Joined, params: dict, gaps: Counter
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """Scores a batch of the input as given: joins the tables, counts blank inputs into `gaps`,
+    and stamps each row with the digest of its inputs (before scoring, from the row read)."""
+    inputs = ModelInputs.of(loaded.model.bundle)
+    digests = DigestSpec.of(loaded.model.bundle)
 
     def score_batch(batch: pd.DataFrame) -> pd.DataFrame:
         rows = joined.join(batch)
-        gaps.update(input_gaps(canonical(rows, loaded), inputs))
-        return loaded.model.predict(None, rows, params)
+        accounts = canonical(rows, loaded)
+        gaps.update(input_gaps(accounts, inputs))
+        digest = input_digests(accounts, digests).to_numpy()
+        return loaded.model.predict(None, rows, params).assign(input_digest=digest)
 
-    summary = stream_scores(input_path, output, score_batch, on_rows)
-    return ScoredFile(
-        output, loaded.name, loaded.version, engine, summary, dict(gaps), joined.notes
-    )
+    return score_batch
 
 
 def score_on_spark(
@@ -152,7 +199,18 @@ def explain(
     table, base = explain_account(row, model.bundle, model.booster, model.explainer)
     if plot is not None:
         write_bytes(waterfall_png(table, base, f"{account_id}: tier {scored['fit_tier']}"), plot)
-    return Explanation(account_id, loaded.name, loaded.version, scored, table, base, plot)
+    tier_a = model.bundle.get("tier_a")
+    return Explanation(
+        account_id,
+        loaded.name,
+        loaded.version,
+        scored,
+        table,
+        base,
+        plot,
+        model.bundle["calibration"],
+        None if tier_a is None else int(tier_a["accounts"]),
+    )
 
 
 def check_table_paths(input_path: Path, output: Path, engine: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import matplotlib.image
 import mlflow
@@ -33,6 +32,7 @@ OUTPUT = [
     "model_version",
     "scored_at",
     "error",
+    "input_digest",
 ]
 
 
@@ -79,13 +79,13 @@ def test_one_row_per_input_row_in_order_with_reasons_and_provenance(workspace):
     good = out[out["fit_tier"].isin(["A", "B"])]
     assert len(good) and good["reason_1"].notna().all()
     reasons = out[["reason_1", "reason_2", "reason_3"]].stack()
-    assert not reasons.str.contains("unknown").any()  # a missing value is never a reason for fit
+    assert not reasons.str.contains(r"^[^:]+ unknown").any()  # a missing value is no reason
     disqualified = out[out["fit_tier"] == "X"]
-    assert (
-        len(disqualified)
-        and (disqualified["reason_1"] == disqualified["disqualified_reason"]).all()
-        and (disqualified["fit_score"] == 0).all()
-    )
+    assert len(disqualified) and disqualified["disqualified_reason"].notna().all()
+    assert (disqualified["fit_score"] == 0).all()
+    # their reasons are their fit reasons; the rule that fired stays in disqualified_reason
+    assert disqualified["reason_1"].notna().mean() > 0.9
+    assert not (disqualified["reason_1"] == disqualified["disqualified_reason"]).any()
 
 
 def test_batch_path_equals_the_registered_pyfunc(shared, workspace):
@@ -117,7 +117,8 @@ def test_unseen_category_level_is_scored_as_unknown(workspace):
     assert unseen["error"].isna().all() and unseen["fit_probability"].notna().all()
     # every column (probability, tier, coverage, reasons) as if the industry were missing
     pd.testing.assert_frame_equal(
-        unseen.drop(columns="scored_at"), unknown.drop(columns="scored_at")
+        unseen.drop(columns=["scored_at", "input_digest"]),
+        unknown.drop(columns=["scored_at", "input_digest"]),
     )
     assert (unseen["fit_probability"] - seen["fit_probability"]).abs().max() > 0.01, (
         "industry moves these accounts' scores, so scoring it as another level would show"
@@ -203,29 +204,7 @@ def test_an_interrupted_run_leaves_no_file(shared, workspace):
     assert not list(workspace.glob(".partial.csv.*"))
 
 
-def explanation(stdout: str) -> tuple[dict, pd.DataFrame, float, float]:
-    """`icpfit explain` output read back: the header, the attribute table, base and total."""
-    header = re.search(
-        r"(?P<account>\S+) · (?P<model>\S+) v(?P<version>\d+) · tier (?P<tier>\w) · fit score "
-        r"(?P<score>[\d.]+) · probability (?P<probability>[\d.]+)",
-        stdout,
-    )
-    rows: list[list[str]] = []
-    for line in stdout.splitlines():
-        cells = [c.strip() for c in line.split("│")[1:-1]]
-        if len(cells) != 3 or cells[0] == "attribute":
-            continue
-        if cells[0]:
-            rows.append(cells)
-        else:  # a long "reads as" wrapped onto the next line
-            rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells, strict=True)]
-    table = pd.DataFrame(rows, columns=["attribute", "reads as", "contribution"])
-    table["contribution"] = table["contribution"].astype(float)
-    totals = re.search(r"Average account: (\S+) log-odds; this account: (\S+)", stdout)
-    return header.groupdict(), table, float(totals[1]), float(totals[2])
-
-
-def test_explain_shows_every_attribute_adds_up_and_draws_a_waterfall(shared, workspace):
+def test_explain_shows_the_top_steps_in_probability_beside_the_median_a_account(shared, workspace):
     data = workspace / "data"
     rows = accounts(workspace)
     _, scored = score(workspace, rows, "--contributions")
@@ -242,46 +221,56 @@ def test_explain_shows_every_attribute_adds_up_and_draws_a_waterfall(shared, wor
     seen = []
     for account in picks:
         plot = workspace / f"{account}.png"
-        result = invoke(
-            "explain",
-            "--input",
-            data / "accounts.csv",
-            "--account-id",
-            account,
-            "--plot",
-            plot,
-            *tables(workspace),
-        )
-        header, table, base, total = explanation(result.stdout)
+        common = ("--input", data / "accounts.csv", "--account-id", account, *tables(workspace))
+        result = invoke("explain", *common, "--plot", plot, "--format", "json")
+        told = json.loads(result.stdout)
         expected = scored.loc[account]
-        assert (header["account"], header["model"], header["version"]) == (account, "icp-fit", "1")
-        assert header["tier"] == expected["fit_tier"]
-        assert float(header["score"]) == expected["fit_score"]
-        assert float(header["probability"]) == pytest.approx(expected["fit_probability"], abs=5e-4)
-        # every attribute of the model once, largest contribution first
-        assert len(table) == features and table["attribute"].is_unique
-        sizes = table["contribution"].abs().to_numpy()
-        assert (np.diff(sizes) <= 1e-3).all()
-        # the contributions lead from the average account to this one (each printed to 3 dp)
-        assert total == pytest.approx(base + table["contribution"].sum(), abs=5e-4 * len(table))
-        # each value is the one `icpfit score --contributions` gives for the attribute
+        assert (told["account_id"], told["model_name"], told["model_version"]) == (
+            account,
+            "icp-fit",
+            "1",
+        )
+        assert told["fit_tier"] == expected["fit_tier"]
+        assert told["fit_score"] == expected["fit_score"]
+        assert told["fit_probability"] == pytest.approx(expected["fit_probability"], abs=1e-6)
+        steps = told["steps"]
+        # the default 8 attributes one by one, largest first, then the rest as one step
+        assert len(steps) == 9 and steps[-1]["attribute"] == f"{features - 8} other attributes"
+        sizes = np.abs([s["log_odds"] for s in steps[:-1]])
+        assert (np.diff(sizes) <= 1e-9).all()
+        # from the average account's probability to this account's, step by step
+        assert steps[0]["probability_before"] == pytest.approx(told["average_probability"])
+        for before, after in zip(steps, steps[1:], strict=False):
+            assert after["probability_before"] == pytest.approx(before["probability_after"])
+        assert steps[-1]["probability_after"] == pytest.approx(told["fit_probability"], abs=1e-6)
+        # each attribute's log-odds are the ones `icpfit score --contributions` gives
         given = json.loads(expected["contributions"])
-        assert set(given) == set(table["attribute"])
-        for attribute, value in zip(table["attribute"], table["contribution"], strict=True):
-            assert value == pytest.approx(given[attribute], abs=6e-4), attribute
-        # the reasons and risks `icpfit score` gave are this table's pushes up and down
-        reads = dict(zip(table["reads as"], table["contribution"], strict=True))
-        reasons = expected[["reason_1", "reason_2", "reason_3"]].dropna()
-        risks = expected[["risk_1", "risk_2", "risk_3"]].dropna()
-        assert len(reasons) and len(risks)
-        assert all(reads[text] > 0 for text in reasons), (list(reasons), reads)
-        assert all(reads[text] < 0 for text in risks), (list(risks), reads)
+        for step in steps[:-1]:
+            assert step["log_odds"] == pytest.approx(given[step["feature"]], abs=2e-6)
+            assert step["median_a_account"] not in (None, "–"), step
+            assert step["this_account"]
+        others = sum(v for k, v in given.items() if k not in {s["feature"] for s in steps})
+        assert steps[-1]["log_odds"] == pytest.approx(others, abs=1e-4)
+        # the reasons and risks `icpfit score` gave push the way the steps do
+        pushes = {s["reads_as"]: s["log_odds"] for s in steps[:-1]}
+        for text in expected[["reason_1", "reason_2", "reason_3"]].dropna():
+            assert pushes.get(text, 1.0) > 0, text
+        for text in expected[["risk_1", "risk_2", "risk_3"]].dropna():
+            assert pushes.get(text, -1.0) < 0, text
         image = matplotlib.image.imread(plot)
         assert image.shape[0] > 200 and image.std() > 0
-        seen.append((base, total, expected["fit_probability"], plot.read_bytes()))
-    (base_a, total_a, p_a, png_a), (base_d, total_d, p_d, png_d) = seen
-    assert base_a == base_d, "the average account is the same for both"
-    assert total_a > total_d and p_a > p_d and png_a != png_d
+        seen.append((told["average_probability"], told["fit_probability"], plot.read_bytes()))
+        # the terminal view fits its width; markdown is a table a CRM note can hold
+        text = invoke("explain", *common, "--top", "5").stdout
+        assert max(len(line) for line in text.splitlines()) <= 120
+        assert text.count(" pts ") >= 6 and "median A" in text
+        markdown = invoke("explain", *common, "--top", "3", "--format", "markdown").stdout
+        assert "| attribute | this account | median A account | step |" in markdown
+        table = [line for line in markdown.splitlines() if line.startswith("| ")]
+        assert len(table) == 2 + 3 + 1, "header, rule, 3 attributes and the rest"
+    (average_a, p_a, png_a), (average_d, p_d, png_d) = seen
+    assert average_a == average_d, "the average account is the same for both"
+    assert p_a > p_d and png_a != png_d
     missing = runner.invoke(
         app,
         ["explain", "--input", str(data / "accounts.csv"), "--account-id", "NOPE"]

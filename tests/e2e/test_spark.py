@@ -13,6 +13,8 @@ def test_spark_local_mode_equals_the_pandas_engine(shared, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     rows = shared.model_rows(400)
     rows.loc[rows.index[:37], "employees"] = None  # blanks are scored as unknown and counted
+    rows["employees"] = rows["employees"].astype("string")
+    rows.loc[rows.index[50], "employees"] = "lots"  # a bad cell: that row's error, not the run's
     rows.to_parquet(tmp_path / "in.parquet")
     on_pandas = invoke("score", "--input", "in.parquet", "--output", "pandas.parquet")
     result = invoke(
@@ -40,8 +42,11 @@ def test_spark_local_mode_equals_the_pandas_engine(shared, tmp_path, monkeypatch
     np.testing.assert_allclose(
         spark_out["fit_probability"], pandas_out["fit_probability"], rtol=1e-9
     )
+    assert spark_out["error"].notna().sum() == 1 == pandas_out["error"].notna().sum()
+    assert "employees: 'lots' is not a number" in spark_out["error"].dropna().iloc[0]
     for column in (
         "fit_tier",
+        "error",
         "fit_score",
         "disqualified_reason",
         "reason_1",

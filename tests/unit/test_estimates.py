@@ -148,14 +148,12 @@ def test_estimated_numbers_read_as_estimated():
     profile = {"low": 100.0, "high": 900.0}
     assert attribute_text(spec, 140.0, None, estimated=True) == "Employees ~140 (estimated)"
     assert attribute_text(spec, 40.0, profile, estimated=True) == (
-        "Employees ~40 (estimated) — below the range of best customers (100–900)"
+        "Employees ~40 (estimated) — best customers have 100–900"
     )
     values = np.array([140.0, 140.0, np.nan, 12_000.0, 12_000.0])
     flags = np.array([True, False, False, True, False])
-    texts = _numeric_texts(spec, values, profile, False, flags)
-    expected = [
-        attribute_text(spec, v, profile, False, f) for v, f in zip(values, flags, strict=True)
-    ]
+    texts = _numeric_texts(spec, values, profile, flags)
+    expected = [attribute_text(spec, v, profile, f) for v, f in zip(values, flags, strict=True)]
     assert texts.tolist() == expected
     frame = pd.DataFrame({"employees": [140.0, 140.0]})
     estimated = pd.DataFrame({"employees": [True, False]})
