@@ -23,6 +23,16 @@ def test_tiers_follow_the_configured_shares():
     assert shares["D"] == pytest.approx(0.4, abs=0.01)
 
 
+def test_accounts_tied_at_a_threshold_stay_in_its_tier_through_float_noise():
+    """Olist: 14% of accounts share the top probability, the A threshold is that value, and
+    scoring recomputes it from the SHAP sum 2e-17 lower."""
+    reference = np.r_[np.full(860, 0.0083), np.full(140, 0.020823838007868760)]
+    thresholds = tier_thresholds(reference, TierShares(A=0.1, B=0.2, C=0.3))
+    recomputed = np.r_[np.full(860, 0.0083), np.full(140, 0.020823838007868740)]
+    assert (assign_tiers(recomputed, thresholds) == "A").sum() == 140
+    assert (assign_tiers(np.array([0.0208238]), thresholds) != "A").all()
+
+
 def test_fit_score_is_the_percentile_in_the_reference():
     reference = np.sort(np.arange(100) / 100)
     assert fit_scores(np.array([0.0, 0.875, 2.0]), reference).tolist() == [0, 88, 100]
