@@ -96,6 +96,8 @@ def _coverage(raw: dict[str, RawTable]) -> pd.DataFrame:
     rows = []
     for name, table in raw.items():
         frame = table.frame
+        if frame.empty:  # a table with only a header has no coverage to show
+            continue
         for column in frame.columns:
             if column == "account_id":
                 continue

@@ -79,6 +79,7 @@ def outcome_window(
     rows = known.assign(period=known["month"].dt.to_period("M")).merge(
         window[["start", "last"]], left_on="account_id", right_index=True
     )
+    rows = rows.reset_index(drop=True)  # an empty merge takes the index name 'account_id'
     rows = rows[(rows["period"] >= rows["start"]) & (rows["period"] <= rows["last"])]
     ltv = rows.groupby("account_id")["mrr"].sum()
     paying = rows[rows["mrr"] > 0].sort_values("period")
@@ -118,6 +119,7 @@ def order_window(
     rows = won[["account_id", "close_date", "amount"]].merge(
         window[["start", "end"]], left_on="account_id", right_index=True
     )
+    rows = rows.reset_index(drop=True)  # an empty merge takes the index name 'account_id'
     rows = rows[(rows["close_date"] >= rows["start"]) & (rows["close_date"] < rows["end"])]
     days = rows.groupby(["account_id", "close_date"])["amount"].sum()
     orders = days[days > 0].reset_index()

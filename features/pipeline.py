@@ -9,6 +9,7 @@ import pandas as pd
 
 from icpfit.config import IcpConfig
 from icpfit.features.consistency import outcome_problems
+from icpfit.features.cutoff import cutoff_problems, past_the_data
 from icpfit.features.frame import FeatureFrame, build_feature_frame
 from icpfit.features.labels import label_accounts, reference_dates
 from icpfit.features.problems import Problem, RawTable, errors_of
@@ -31,9 +32,15 @@ def prepare(
     export, problems = validate_export(raw, config, as_of)
     if export is None or errors_of(problems):
         return None, problems
+    problems = [*problems, *cutoff_problems(export, config, as_of)]
+    if errors_of(problems):
+        return None, problems
     labels = label_accounts(
         export.accounts["account_id"], export.opportunities, export.revenue, config.labels, as_of
     )
+    problems = [*problems, *past_the_data(labels, export, config, as_of)]
+    if errors_of(problems):
+        return None, problems
     problems = [*problems, *outcome_problems(export, labels, config)]
     features = build_feature_frame(
         export.accounts,

@@ -11,16 +11,9 @@ from datetime import date
 
 import pandas as pd
 
-from icpfit.config import REQUIRED_COLUMNS, IcpConfig, normalise_stage
-from icpfit.features.parsing import (
-    clean_text,
-    is_member,
-    month_end,
-    month_start,
-    parse_dates,
-    parse_numbers,
-    unparsed,
-)
+from icpfit.config import REQUIRED_COLUMNS, DataPaths, IcpConfig, normalise_stage
+from icpfit.features.cells import date_column, number_column
+from icpfit.features.parsing import clean_text, is_member, month_end, month_start, unparsed
 from icpfit.features.problems import Problem, RawTable, list_values
 from icpfit.features.technologies import tech_stack_to_long
 
@@ -59,6 +52,11 @@ class _Check:
 
     config_name: str
     problems: list[Problem] = field(default_factory=list)
+    data: DataPaths | None = None
+    """Where dates' formats are given (`data.date_format`)."""
+
+    def date_format(self, table: RawTable) -> str | None:
+        return self.data.date_format_of(table.name) if self.data is not None else None
 
     def error(self, table: RawTable, column: str | None, message: str, rows: int = 0) -> None:
         self.problems.append(Problem("error", table.label, column, message, rows))
@@ -71,8 +69,10 @@ def validate_export(
     raw: dict[str, RawTable], config: IcpConfig, as_of: date
 ) -> tuple[CrmExport | None, list[Problem]]:
     """Typed, de-duplicated tables and every problem found; None when a table is unusable."""
-    check = _Check(config.source.name if config.source else "the config")
+    check = _Check(config.source.name if config.source else "the config", data=config.data)
     if any(name not in raw for name in config.required_tables()):
+        return None, check.problems
+    if _empty_tables(raw, config, check):
         return None, check.problems
     bookings = config.labels.mode == "bookings"
     if bookings:
@@ -106,6 +106,19 @@ def validate_export(
     )
     _after_as_of(raw, export, as_of, check)
     return export, check.problems
+
+
+def _empty_tables(raw: dict[str, RawTable], config: IcpConfig, check: _Check) -> bool:
+    """Required tables with a header and no rows: nothing can be labelled from them."""
+    empty = [raw[name] for name in config.required_tables() if raw[name].frame.empty]
+    for table in empty:
+        check.error(
+            table,
+            None,
+            f"{table.label}: no rows, only a header (the {table.name} table is required); "
+            f"fix: export the {table.name} table with its rows",
+        )
+    return bool(empty)
 
 
 def _prepare(table: RawTable, required: tuple[str, ...], check: _Check) -> pd.DataFrame | None:
@@ -157,23 +170,14 @@ def _typed(
     if column not in frame.columns:
         return pd.Series(pd.NaT if kind == "date" else float("nan"), index=frame.index)
     raw = frame[column]
-    parsed = parse_dates(raw) if kind == "date" else parse_numbers(raw)
+    if kind == "date":
+        parsed, problems = date_column(
+            table, frame, column, check.date_format(table), check.config_name
+        )
+    else:
+        parsed, problems = number_column(table, frame, column)
+    check.problems.extend(problems)
     bad = unparsed(raw, parsed)
-    if bad.any():
-        examples = list_values(raw[bad].unique(), 3)
-        fix = (
-            "use ISO dates like 2026-09-30"
-            if kind == "date"
-            else "use plain numbers like 1234.5 (no currency signs or thousands separators)"
-        )
-        what = "unparseable dates" if kind == "date" else "non-numeric values"
-        check.error(
-            table,
-            column,
-            f"{table.label}: column '{column}' has {int(bad.sum()):,} {what} at "
-            f"{table.where(frame.index[bad])}, e.g. {examples}; fix: {fix}",
-            int(bad.sum()),
-        )
     if required:
         empty = raw.isna() & ~bad
         if empty.any():
@@ -258,6 +262,7 @@ def _opportunities(table: RawTable, config: IcpConfig, check: _Check) -> pd.Data
             "deals need the date they closed",
             int(undated.sum()),
         )
+    _closed_before_created(table, frame, stage, created, close, check)
     columns = {
         "opportunity_id": clean_text(frame["opportunity_id"]),
         "stage": stage,
@@ -270,6 +275,40 @@ def _opportunities(table: RawTable, config: IcpConfig, check: _Check) -> pd.Data
     if config.labels.mode == "bookings":
         _booked_amounts(table, frame, stage.eq("won"), amount, check)
     return frame[["account_id"]].assign(**columns)
+
+
+def _closed_before_created(
+    table: RawTable,
+    frame: pd.DataFrame,
+    stage: pd.Series,
+    created: pd.Series,
+    close: pd.Series,
+    check: _Check,
+) -> None:
+    """Won or lost deals whose close date is before their created date: a data-entry slip."""
+    early = stage.isin(["won", "lost"]) & close.lt(created)
+    if not early.any():
+        return
+    shown = [
+        f"{opportunity} ({outcome}, created {made:%Y-%m-%d}, closed {closed:%Y-%m-%d})"
+        for opportunity, outcome, made, closed in zip(
+            frame["opportunity_id"][early].head(5),
+            stage[early].head(5),
+            created[early].head(5),
+            close[early].head(5),
+            strict=True,
+        )
+    ]
+    more = f" (+{int(early.sum()) - 5} more)" if early.sum() > 5 else ""
+    check.warn(
+        table,
+        "close_date",
+        f"{table.label}: {int(early.sum()):,} won or lost opportunities closed before they "
+        f"were created, at {table.where(frame.index[early])}: {'; '.join(shown)}{more}; each is "
+        "known from its created date, so a cutoff between the two dates does not see it; "
+        "fix: correct created_date or close_date in the export",
+        int(early.sum()),
+    )
 
 
 def _booked_amounts(

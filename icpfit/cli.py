@@ -1,8 +1,10 @@
 """The `icpfit` command line: parse options, call one use case (`icpfit.usecases`), render its
-result (`icpfit.render`). Errors a user can cause end in one clear line and a non-zero exit."""
+result (`icpfit.render`). Every error ends in the one error path (`_Commands`): a message and a
+non-zero exit, never a traceback unless --debug (or ICPFIT_DEBUG=1) asks for one."""
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -10,10 +12,32 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from icpfit import options as opt
 from icpfit import render
 from icpfit.config import ConfigError, IcpConfig, load_config
+from icpfit.failures import failure
+
+DEBUG = "icpfit.debug"
+"""The context key --debug sets; ICPFIT_DEBUG=1 in the environment does the same."""
+
+
+class _Commands(TyperGroup):
+    """Runs every command through the one error path: a user's error prints its message, any
+    other exception one `internal error` line; typer's own exits and usage errors pass."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as exc:
+            if ctx.meta.get(DEBUG) or _debug_env():
+                raise
+            raise _fail(*failure(exc)) from None
+
 
 app = typer.Typer(
     name="icpfit",
@@ -22,40 +46,39 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    cls=_Commands,
 )
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 1000)
 
 
 @app.callback()
-def _root(version: opt.Version = False) -> None:
+def _root(ctx: typer.Context, version: opt.Version = False, debug: opt.Debug = False) -> None:
     """Learn your ideal customer profile from your own CRM history."""
+    ctx.meta[DEBUG] = debug or _debug_env()
+    # MLflow draws a progress bar per model download: noise on every score, explain and train
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def _debug_env() -> bool:
+    return os.environ.get("ICPFIT_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    for line in message.splitlines():
-        err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+    """Print `message` (user values in it print literally, never as markup) and exit `code`."""
+    for line in message.splitlines() or [""]:
+        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 @contextmanager
 def _registry_work():
-    """Point MLflow at the tracking store (MLFLOW_TRACKING_URI, else ./mlflow.db), and turn the
-    errors a user can cause into one message each: bad input, a model the registry lacks, an
-    export that cannot train, a registry refusal."""
-    from mlflow.exceptions import MlflowException
-
-    from icpfit.io import ExportError, InputError
-    from icpfit.registry import ModelNotFound, tracking
-    from icpfit.training.fit import TooFewLabels
+    """Point MLflow at the tracking store (MLFLOW_TRACKING_URI, else ./mlflow.db); errors end
+    in the one error path (`_Commands`)."""
+    from icpfit.registry import tracking
 
     tracking()
-    try:
-        yield
-    except (InputError, ModelNotFound, ExportError, TooFewLabels) as exc:
-        raise _fail(str(exc)) from None
-    except MlflowException as exc:
-        raise _fail(exc.message) from None
+    yield
 
 
 def _date(value: str | None) -> date | None:
@@ -120,15 +143,16 @@ def train(
     report_path: opt.ReportPath = None,
 ) -> None:
     """Label, featurise, train and evaluate against baselines, then register a model version."""
-    from icpfit.io import write_text
     from icpfit.usecases import retrain
 
     settings, cutoff = _settings(config, as_of)
     with _registry_work(), console.status("Starting…") as status:
-        result = retrain(settings, cutoff, quarter, promote.value, step=status.update)
+        step = render.step_shower(status)
+        result = retrain(
+            settings, cutoff, quarter, promote.value, step=step, report_path=report_path
+        )
     if report_path is not None:
-        write_text(result.report.html, report_path)
-        console.print(f"Report written to {report_path}")
+        console.print(f"Report written to {escape(str(report_path))}")
     render.print_retrain(result, console)
 
 
@@ -142,7 +166,9 @@ def promote_command(
 
     with _registry_work():
         result = promote(model_name, version)
-    console.print(f"{model_name} v{version} is champion (was: {result.previous or 'none'})")
+    console.print(
+        f"{model_name} v{version} is champion (was: {result.previous or 'none'})", markup=False
+    )
 
 
 @app.command("rollback", epilog=opt.EXAMPLES["rollback"])
@@ -153,7 +179,8 @@ def rollback_command(model_name: opt.ModelName = "icp-fit") -> None:
     with _registry_work():
         result = rollback(model_name)
     console.print(
-        f"{model_name}: champion moved back from v{result.from_version} to v{result.to_version}"
+        f"{model_name}: champion moved back from v{result.from_version} to v{result.to_version}",
+        markup=False,
     )
 
 

@@ -6,7 +6,7 @@ is allowed, instead of a setting that silently does nothing.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,13 +51,59 @@ class DataPaths(_Section):
     """Required unless `labels.mode` is bookings (checked by IcpConfig)."""
     technologies: Path | None = None
     signals: Path | None = None
+    date_format: str | dict[str, str] | None = None
+    """How dates are written when they are not ISO (2026-09-30): one strptime format for every
+    table ('%d/%m/%Y'), or one per table (`{opportunities: '%d/%m/%Y', revenue: '%m/%Y'}`)."""
 
-    @field_validator("*")
+    @field_validator(*TABLES)
     @classmethod
     def _known_format(cls, path: Path | None) -> Path | None:
         if path is not None and path.suffix.lower() not in (".csv", ".parquet", ".pq"):
             raise ValueError(f"'{path}' must end in .csv or .parquet")
         return path
+
+    @field_validator("date_format", mode="before")
+    @classmethod
+    def _date_formats(cls, given: object) -> object:
+        if given is None or isinstance(given, str):
+            if (problem := date_format_problem(given)) is not None:
+                raise ValueError(f"{problem}; {DATE_FORMAT_HELP}")
+            return given
+        if not isinstance(given, dict):
+            raise ValueError(DATE_FORMAT_HELP)
+        for table, text in given.items():
+            if table not in TABLES:
+                raise ValueError(f"unknown table '{table}'; allowed: {', '.join(TABLES)}")
+            if (problem := date_format_problem(text)) is not None:
+                raise ValueError(f"{table}: {text!r} {problem}; {DATE_FORMAT_HELP}")
+        return given
+
+    def date_format_of(self, table: str) -> str | None:
+        """The format dates of `table` are written in, if the config gives one."""
+        if isinstance(self.date_format, dict):
+            return self.date_format.get(table)
+        return self.date_format
+
+
+DATE_FORMAT_HELP = (
+    "give a strptime format in quotes, e.g. '%d/%m/%Y' for 30/09/2026 or '%m/%d/%Y' for "
+    "09/30/2026, or one per table: {opportunities: '%d/%m/%Y'}"
+)
+
+
+def date_format_problem(text: object) -> str | None:
+    """Why `text` cannot be a date format (it must name the year and the month), or None."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        return "is not a format"
+    if not (("%Y" in text or "%y" in text) and any(d in text for d in ("%m", "%b", "%B"))):
+        return "does not name the year (%Y) and the month (%m, %b)"
+    try:
+        datetime.strptime(datetime(2026, 9, 30).strftime(text), text)
+    except ValueError as exc:
+        return f"is not a format Python reads ({exc})"
+    return None
 
 
 class StageMapping(_Section):
@@ -286,6 +332,15 @@ class IcpConfig(_Section):
             )
         return self
 
+    @model_validator(mode="after")
+    def _lightgbm_knows_the_params(self) -> IcpConfig:
+        from icpfit.model_params import param_problems
+
+        problems = param_problems(self.model.params)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
     def required_tables(self) -> tuple[str, ...]:
         """The tables labels cannot do without in this config's label mode."""
         if self.labels.mode == "bookings":
@@ -331,7 +386,8 @@ def _describe(label: str, err: dict[str, Any]) -> str:
     loc = [str(part) for part in err["loc"]]
     key = ".".join(loc) or "(top level)"
     if not loc and err["type"] == "value_error":  # a rule across sections names its own key
-        return f"{label}: {err['msg'].removeprefix('Value error, ')}"
+        lines = err["msg"].removeprefix("Value error, ").splitlines()
+        return "\n".join(f"{label}: {line}" for line in lines)
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         hint = f"; allowed: {', '.join(allowed)}" if allowed else ""

@@ -71,6 +71,14 @@ Version = Annotated[
     bool,
     option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
 ]
+Debug = Annotated[
+    bool,
+    option(
+        "--debug",
+        help="On an error, show Python's traceback as well as the message (also: "
+        "ICPFIT_DEBUG=1). Example: icpfit --debug score ...",
+    ),
+]
 Config = Annotated[Path, option("--config", help="The icpfit.yaml of your export.")]
 AsOf = Annotated[
     str | None,

@@ -2,17 +2,22 @@
 
 It logs a retrain's run and model, registers the version and moves its alias, resolves and loads
 a version (with the evidence its run logged, for comparisons), and promotes or rolls back.
-Aliases move last: a retrain that fails at any step leaves `champion` and `challenger` where
-they were, and a version registered before the failure is deleted again.
+Aliases move last: a retrain that fails at any step, or is stopped by SIGINT or SIGTERM, leaves
+`champion` and `challenger` where they were, deletes the version it registered and marks its run
+FAILED; trains on one SQLite or file store wait for each other (`train_lock`). Each version records
+the SHA-256 of its model's files as tags, and `load_model` checks them before unpickling.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +32,11 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
 
 from icpfit.config import IcpConfig
+from icpfit.digests import digest_problems, digest_tags, digests_from_tags, file_digests
 from icpfit.features.labels import cohort_counts
 from icpfit.features.pipeline import LabelledExport
+from icpfit.guards import pause_for_test, signals_held, signals_raise, store_lock
+from icpfit.io import InputError
 from icpfit.serving.pyfunc import IcpFitModel, registered_params
 from icpfit.training.comparable import DECIDED, LTV, OOF, TARGET, ComparableModel
 from icpfit.training.compare import Comparison
@@ -39,10 +47,18 @@ from icpfit.training.run_report import RunReport
 URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 HEADLINE = ("roc_auc", "pr_auc", "lift_top_decile", "ltv_share_tiers_ab")
 REQUIREMENTS = ["lightgbm", "pandas", "numpy", "scikit-learn", "pydantic", "pyyaml", "mlflow"]
+ALIASES = ("champion", "challenger")
+
+_log = logging.getLogger(__name__)
 
 
 class ModelNotFound(LookupError):
     """The URI names no model; the message lists what the registry has."""
+
+
+class UnverifiedModel(InputError):
+    """A registered version whose files in the artifact store are not the ones recorded at
+    registration; the message names each file (an InputError: the command line says it as is)."""
 
 
 @dataclass(frozen=True)
@@ -112,14 +128,54 @@ def _available(client: MlflowClient, name: str) -> str:
 
 
 def load_model(uri: str) -> LoadedModel:
-    """The model behind `uri`; raises ModelNotFound for a URI the registry does not have."""
+    """The model behind `uri`; raises ModelNotFound for a URI the registry does not have. A
+    registered version is downloaded and its files checked against the SHA-256 digests its tags
+    recorded before anything is unpickled (`verified_copy`), then loaded from that copy."""
     name, version = resolve_model(uri)
-    pyfunc = mlflow.pyfunc.load_model(uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = uri if version == "n/a" else str(verified_copy(name, version, Path(tmp)))
+        pyfunc = mlflow.pyfunc.load_model(source)
     signature = pyfunc.metadata.signature
     params = (
         tuple(p.name for p in signature.params.params) if signature and signature.params else ()
     )
     return LoadedModel(name, version, pyfunc.unwrap_python_model(), params)
+
+
+def verified_copy(name: str, version: str, folder: Path) -> Path:
+    """`name` v`version`'s model files downloaded into `folder` and checked against the digests
+    recorded at registration; raises UnverifiedModel naming each file that changed, was added or
+    is missing. A version registered without digests is returned with a warning."""
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{version}", dst_path=str(folder)
+        )
+    )
+    expected = digests_from_tags(MlflowClient().get_model_version(name, version).tags)
+    if not expected:
+        _log.warning(
+            "warning: %s v%s was registered before icpfit recorded the SHA-256 of its files, so "
+            "they cannot be verified before python_model.pkl is unpickled; retrain to register "
+            "a version that can be",
+            name,
+            version,
+        )
+        return local
+    problems = digest_problems(expected, file_digests(local))
+    if problems:
+        raise UnverifiedModel(refusal(name, version, problems))
+    return local
+
+
+def refusal(name: str, version: str, problems: list[str]) -> str:
+    lines = "\n".join(f"  {p}" for p in problems)
+    return (
+        f"{name} v{version}: refusing to load it: its files in the artifact store are not the "
+        f"ones recorded when it was registered:\n{lines}\n"
+        "The model is code (python_model.pkl is unpickled when it loads): find out who wrote to "
+        "the artifact store, restore the files from a backup, or retrain and promote a new "
+        "version"
+    )
 
 
 def load_comparable(uri: str) -> ComparableModel:
@@ -195,21 +251,84 @@ def log_and_register(
     comparison: Comparison | None = None,
 ) -> RegisteredVersion:
     """Log the run (with `candidate`'s training population and holdout, which later
-    comparisons read), log `candidate.model`, register it and give it `decision`'s alias."""
+    comparisons read), log `candidate.model`, register it with its files' digests and, last,
+    give it `decision`'s alias. On any failure, SIGINT or SIGTERM before the run has ended, the
+    aliases go back to where they were, the version is deleted and the run is marked FAILED."""
+    name = config.registry.model_name
     mlflow.set_experiment(config.registry.experiment)
-    with mlflow.start_run(run_name=quarter) as active, tempfile.TemporaryDirectory() as tmp:
-        _log_run(run, prepared, config, quarter, git_sha, report, Path(tmp))
-        _log_comparison(candidate, drift, comparison, config, Path(tmp))
-        version = _register_and_log_model(candidate, config.registry.model_name, Path(tmp))
-        try:
+    aliases = alias_versions(MlflowClient(), name)
+    started: list[str] = []
+    try:
+        with (
+            signals_raise(),
+            mlflow.start_run(run_name=quarter) as active,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
+            started.append(active.info.run_id)
+            _log_run(run, prepared, config, quarter, git_sha, report, Path(tmp))
+            _log_comparison(candidate, drift, comparison, config, Path(tmp))
+            version = _register_and_log_model(candidate, name, Path(tmp))
+            pause_for_test("register")
+            mlflow.set_tags({"model_version": version.version, "alias": decision.alias})
             _record(config, version.version, quarter, prepared, run, git_sha, decision)
-        except BaseException:
-            MlflowClient().delete_model_version(config.registry.model_name, version.version)
-            raise
-        mlflow.set_tags({"model_version": version.version, "alias": decision.alias})
-    return RegisteredVersion(
-        config.registry.model_name, version.version, active.info.run_id, decision
-    )
+            pause_for_test("alias")
+    except BaseException:
+        with signals_held():
+            undo_registration(name, aliases, started[0] if started else None)
+        raise
+    return RegisteredVersion(name, version.version, active.info.run_id, decision)
+
+
+def alias_versions(client: MlflowClient, name: str) -> dict[str, str]:
+    """Which version each of `champion` and `challenger` names now (absent: not set)."""
+    try:
+        registered = client.get_registered_model(name)
+    except MlflowException:
+        return {}
+    return {a: str(v) for a, v in registered.aliases.items() if a in ALIASES}
+
+
+def undo_registration(name: str, aliases: dict[str, str], run_id: str | None) -> None:
+    """After a retrain failed or was stopped: the aliases back to `aliases`, every version of
+    `name` its run registered deleted, the run marked FAILED. Logs what it did, or what is
+    left to do by hand when a step fails."""
+    client, done = MlflowClient(), []
+    try:
+        if run_id is not None:
+            active = mlflow.active_run()
+            if active is not None and active.info.run_id == run_id:
+                mlflow.end_run("FAILED")
+            client.set_terminated(run_id, "FAILED")
+            done.append(f"run {run_id} marked FAILED")
+        done.extend(_restore_aliases(client, name, aliases))
+        if run_id is not None:
+            for version in client.search_model_versions(f"name='{name}' and run_id='{run_id}'"):
+                client.delete_model_version(name, version.version)
+                done.append(f"{name} v{version.version} deleted")
+    except Exception as exc:  # the original failure is what the user must see; say what is left
+        _log.warning(
+            "warning: could not undo the registration (%s): check the aliases of %s and delete "
+            "the versions of run %s by hand",
+            exc,
+            name,
+            run_id,
+        )
+        return
+    _log.warning("train stopped: %s; aliases as before", ", ".join(done) or "nothing registered")
+
+
+def _restore_aliases(client: MlflowClient, name: str, aliases: dict[str, str]) -> list[str]:
+    now, done = alias_versions(client, name), []
+    for alias in ALIASES:
+        if now.get(alias) == aliases.get(alias):
+            continue
+        if alias in aliases:
+            client.set_registered_model_alias(name, alias, aliases[alias])
+            done.append(f"@{alias} back to v{aliases[alias]}")
+        else:
+            client.delete_registered_model_alias(name, alias)
+            done.append(f"@{alias} removed")
+    return done
 
 
 def _log_run(
@@ -303,19 +422,28 @@ def _log_comparison(
 
 def _register_and_log_model(candidate: ComparableModel, model_name: str, tmp: Path) -> ModelVersion:
     """Register the version first and log the model into it after, so the model's signature can
-    name the version it is (a REST answer then says which version scored it, unasked). A
-    version whose model fails to log is deleted again. The logged model carries the run's
-    params, as `log_model` gives a model it creates itself."""
+    name the version it is (a REST answer then says which version scored it, unasked); then the
+    SHA-256 of each of its files is recorded as a version tag. A failure after registration is
+    undone by `log_and_register`. The logged model carries the run's params, as `log_model`
+    gives a model it creates itself."""
     run_params = mlflow.get_run(mlflow.active_run().info.run_id).data.params
     logged = mlflow.initialize_logged_model(name="model", params=run_params)
     version = mlflow.register_model(f"models:/{logged.model_id}", model_name)
     params = registered_params(model_name, str(version.version))
-    try:
-        _log_model(candidate, logged.model_id, params, tmp)
-    except BaseException:
-        MlflowClient().delete_model_version(model_name, version.version)
-        raise
+    _log_model(candidate, logged.model_id, params, tmp)
+    _record_digests(model_name, str(version.version), tmp / "registered")
     return version
+
+
+def _record_digests(name: str, version: str, folder: Path) -> None:
+    """Tag the version with the SHA-256 of each file of its model, as a load downloads them."""
+    folder.mkdir()
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{name}/{version}", dst_path=str(folder)
+    )
+    client = MlflowClient()
+    for key, value in digest_tags(file_digests(Path(local))).items():
+        client.set_model_version_tag(name, version, key, value)
 
 
 def _log_model(candidate: ComparableModel, model_id: str, params: dict, tmp: Path):
@@ -398,9 +526,10 @@ def _record(
 
 
 def promote_version(name: str, version: str) -> str | None:
-    """Make `version` the champion by hand; returns the previous champion's version."""
+    """Make `version` the champion by hand; returns the previous champion's version. Refuses an
+    orphan version: one whose run did not finish (a train that failed or was stopped)."""
     client = MlflowClient()
-    client.get_model_version(name, version)
+    check_finished(client, client.get_model_version(name, version))
     try:
         previous = str(client.get_model_version_by_alias(name, "champion").version)
     except MlflowException:
@@ -419,6 +548,60 @@ def rollback_champion(name: str) -> tuple[str, str]:
     previous = current.tags.get("previous_champion")
     if not previous:
         raise MlflowException(f"{name} v{current.version} has no recorded previous champion")
+    check_finished(client, client.get_model_version(name, previous))
     client.set_registered_model_alias(name, "champion", previous)
     client.set_model_version_tag(name, current.version, "rolled_back", "true")
     return str(current.version), previous
+
+
+def check_finished(client: MlflowClient, version: ModelVersion) -> None:
+    """Raise unless the run that registered `version` ended FINISHED: a version whose run is
+    RUNNING, FAILED or KILLED (or gone) is an orphan of a train that did not complete."""
+    label = f"{version.name} v{version.version}"
+    try:
+        status = client.get_run(version.run_id).info.status if version.run_id else None
+    except MlflowException:
+        status = None
+    if status == "FINISHED":
+        return
+    why = f"its run {version.run_id} is {status}" if status else "it has no run in this store"
+    raise MlflowException(
+        f"{label} is an orphan: {why}, not FINISHED, so the train that registered it did not "
+        f"complete; promote a version whose run finished (see `mlflow ui`), or delete {label}"
+    )
+
+
+def train_lock(uri: str, on_wait: Callable[[str], object]) -> AbstractContextManager[None]:
+    """Serialize trains on one store: for an SQLite store, a lock on `<database>.icpfit-lock`
+    beside the database; for a file store, on `.icpfit-lock` in its folder. `on_wait` gets the
+    "waiting for another train" message when another process holds it. A tracking server or
+    database server gets no lock (the README says what happens there)."""
+    lock_file = _lock_file(uri)
+    if lock_file is None:
+        return nullcontext()
+
+    def waiting(pid: int | None) -> None:
+        holder = f"pid {pid}" if pid is not None else "pid unknown"
+        message = f"waiting for another train on {uri} ({holder}) to finish…"
+        _log.warning(message)
+        on_wait(message)
+
+    return store_lock(lock_file, waiting)
+
+
+def _lock_file(uri: str) -> Path | None:
+    """Where the lock of a local store lives; None for a server or an in-memory database."""
+    scheme, _, rest = uri.partition(":")
+    if scheme == "sqlite":
+        database = Path(rest.removeprefix("///").split("?", 1)[0])
+        if database.name in ("", ":memory:") or not database.parent.is_dir():
+            return None
+        return database.with_name(database.name + ".icpfit-lock")
+    if scheme == "file":
+        folder = Path(rest.removeprefix("//"))
+    elif "://" not in uri and not uri.startswith("databricks"):
+        folder = Path(uri)  # a plain path: a file store
+    else:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / ".icpfit-lock"

@@ -54,14 +54,16 @@ def print_data_report(report: DataReport, console: Console) -> None:
         console.print(_cohort_table(report))
     if report.features:
         groups = ", ".join(f"{g} {n}" for g, n in sorted(report.features.items()))
-        console.print(f"Features: {sum(report.features.values())} ({groups})")
+        console.print(f"Features: {sum(report.features.values())} ({escape(groups)})")
     if report.disqualified:
         fired = ", ".join(f"{reason}: {n:,}" for reason, n in report.disqualified.items())
-        console.print(f"Disqualified accounts (tier X at scoring): {fired}")
+        console.print(f"Disqualified accounts (tier X at scoring): {escape(fired)}")
     warnings = report.warnings
     console.print(f"\n[bold]{len(report.errors)} errors, {len(warnings)} warnings[/]")
     for problem in warnings:
-        console.print(f"[yellow]warning:[/] {problem.message}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[yellow]warning:[/] {escape(problem.message)}", highlight=False, soft_wrap=True
+        )
 
 
 def print_validation(result: Validation, console: Console) -> None:
@@ -98,18 +100,19 @@ def _against(count: int, minimum: int) -> str:
 
 
 def _frame_table(title: str, frame) -> Table:
-    table = Table(*[str(c) for c in frame.columns], title=title, title_justify="left")
+    table = Table(*[escape(str(c)) for c in frame.columns], title=title, title_justify="left")
     for row in frame.itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
     return table
 
 
 def _cell(value) -> str:
+    """A table cell as text, a user's value escaped so it prints literally (never as markup)."""
     if value is None or value != value:
         return "–"
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f"{value:,.0f}"
-    return str(value)
+    return escape(str(value))
 
 
 def _coverage_table(report: DataReport) -> Table:
@@ -123,8 +126,8 @@ def _coverage_table(report: DataReport) -> Table:
     for row in report.coverage.itertuples(index=False):
         style = "red" if row.coverage < 0.5 else ("yellow" if row.coverage < 0.9 else "")
         table.add_row(
-            row.table,
-            row.column,
+            escape(str(row.table)),
+            escape(str(row.column)),
             f"[{style}]{row.coverage:.0%}[/]" if style else f"{row.coverage:.0%}",
         )
     return table
@@ -142,6 +145,15 @@ def _cohort_table(report: DataReport) -> Table:
     return table
 
 
+def step_shower(status: Status) -> Callable[[str], None]:
+    """A callback showing each step's text in `status`, literally (a step may name a path)."""
+
+    def show(text: str) -> None:
+        status.update(escape(text))
+
+    return show
+
+
 def row_counter(status: Status, template: str) -> Callable[[int], None]:
     """A callback that adds up rows done and shows the running total in `status`."""
     done = [0]
@@ -154,13 +166,13 @@ def row_counter(status: Status, template: str) -> Callable[[int], None]:
 
 
 def print_sample(sample: Sample, console: Console) -> None:
-    table = Table("file", "rows", title=f"Sample CRM export in {sample.folder}")
+    table = Table("file", "rows", title=escape(f"Sample CRM export in {sample.folder}"))
     for name, rows in sample.rows.items():
         table.add_row(f"{name}.csv", f"{rows:,}")
     table.add_row("icpfit.yaml", "config")
     table.add_row("truth/ground_truth.csv", f"{sample.truth_rows:,} (tests and benchmarks only)")
     console.print(table)
-    console.print(f"Next: icpfit validate --config {sample.config_path}")
+    console.print(f"Next: icpfit validate --config {sample.config_path}", markup=False)
 
 
 def print_retrain(result: Retrain, console: Console) -> None:
@@ -179,12 +191,12 @@ def print_retrain(result: Retrain, console: Console) -> None:
         title_justify="left",
         caption="each fold's model learns only from accounts decided before the fold; [95% CI]: "
         "a bootstrap of each fold's accounts; a gap between scorers smaller than that may be "
-        f"noise. Best single column: {backtest.single_column}",
+        f"noise. Best single column: {escape(str(backtest.single_column))}",
     )
     for scorer, row in run.metrics.iterrows():
         digits = {"lift_top_decile": 2}
         cells = [figure_with_interval(row, k, digits.get(k, 3)) for k in HOLDOUT_COLUMNS]
-        table.add_row(SCORER_NAMES.get(str(scorer), str(scorer)), *cells)
+        table.add_row(escape(SCORER_NAMES.get(str(scorer), str(scorer))), *cells)
     console.print(table)
     for note in backtest.notes:
         console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
@@ -194,8 +206,8 @@ def print_retrain(result: Retrain, console: Console) -> None:
         soft_wrap=True,
     )
     console.print(
-        f"Registered {version.name} v{version.version} as [bold]{version.decision.alias}"
-        f"[/]: {version.decision.reason}"
+        f"Registered {escape(version.name)} v{version.version} as [bold]"
+        f"{escape(version.decision.alias)}[/]: {escape(version.decision.reason)}"
     )
     if result.comparison is not None:
         where = f"the run's artifacts (compare/) in {tracking_uri}"
@@ -204,12 +216,13 @@ def print_retrain(result: Retrain, console: Console) -> None:
         console.print("No champion yet: nothing to compare with; this run starts the history.")
     console.print(
         f"Tracking store: {tracking_uri} · browse it with: mlflow ui --backend-store-uri "
-        f"{tracking_uri}"
+        f"{tracking_uri}",
+        markup=False,
     )
 
 
 def print_comparison(comparison: Comparison, title: str, where: str, console: Console) -> None:
-    console.rule(title)
+    console.rule(escape(title))
     for line in comparison.summary_lines():
         console.print(f"  {line}", markup=False, highlight=False)
     migration = Table("A ↓  B →", *map(str, comparison.migration.columns), title="Tier migration")
@@ -222,14 +235,14 @@ def print_comparison(comparison: Comparison, title: str, where: str, console: Co
         )
         for move in comparison.moves.head(5).itertuples():
             moves.add_row(
-                str(move.account_id),
+                escape(str(move.account_id)),
                 f"{move.tier_a} → {move.tier_b}",
                 f"{move.fit_score_a:.0f} → {move.fit_score_b:.0f}",
-                move.reasons_gained or "–",
-                move.reasons_lost or "–",
+                escape(str(move.reasons_gained or "–")),
+                escape(str(move.reasons_lost or "–")),
             )
         console.print(moves)
-    console.print(f"Full comparison (HTML and CSV): {where}")
+    console.print(f"Full comparison (HTML and CSV): {where}", markup=False)
 
 
 def print_scored_file(result: ScoredFile, console: Console) -> None:
@@ -242,7 +255,8 @@ def print_scored_file(result: ScoredFile, console: Console) -> None:
         rows = f"{summary.written:,} of {summary.rows:,} rows (tier up, down or new, or an error),"
     console.print(
         f"Wrote {where}: {rows} scored by {model}{engine} ({tiers}); "
-        f"{summary.errors:,} rows with an error"
+        f"{summary.errors:,} rows with an error",
+        markup=False,
     )
     if result.delivered is not None:
         _print_delivery(result.delivered, console)
@@ -312,7 +326,7 @@ def print_explanation(
     else:
         print_explanation_text(result, steps, console)
     if result.plot is not None and output_format == "text":
-        console.print(f"Waterfall written to {result.plot}")
+        console.print(f"Waterfall written to {result.plot}", markup=False)
 
 
 def explanation_heading(result: Explanation) -> str:

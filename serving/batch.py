@@ -2,14 +2,15 @@
 
 Cells are read as text and typed by the scorer, so a bad value becomes that row's `error` instead
 of failing the batch. The output goes to a temporary file renamed into place at the end
-(`icpfit.io.atomic_path`, the one atomic writer).
+(`icpfit.io.atomic_path`, the one atomic writer) and repeated ids are counted in a scratch folder
+beside it (`icpfit.io.temp_folder`): both are named `.<output>.icpfit-<kind>-<pid>`, so what a
+killed run leaves is removed by the next run for the same output.
 """
 
 from __future__ import annotations
 
 import csv
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from icpfit.io import atomic_path
+from icpfit.guards import pause_for_test
+from icpfit.io import MISSING_WORDS, atomic_path, temp_folder
 from icpfit.serving.schema import arrow_schema
 
 BATCH_ROWS = 50_000
@@ -37,13 +39,17 @@ class ScoringSummary:
 
 def input_columns(path: Path) -> list[str]:
     if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # Excel's BOM
             return next(csv.reader(handle), [])
     return pq.ParquetFile(path).schema_arrow.names
 
 
-def read_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
-    """Batches of about `batch_rows` rows; CSV cells all as text.
+def read_batches(
+    path: Path, batch_rows: int = BATCH_ROWS, id_columns: Collection[str] = ("account_id",)
+) -> Iterator[pd.DataFrame]:
+    """Batches of about `batch_rows` rows; CSV cells all as text, read as training reads them:
+    blanks and `icpfit.io.MISSING_WORDS` ('NA', 'null', ...) are missing, except in
+    `id_columns`, where an id is kept exactly as written ('NA' is an account).
 
     Parquet is read without pre-buffering: with it, Arrow keeps every row group's raw bytes
     until the file is done, so memory grew with the file (about 30 MB per million rows)."""
@@ -53,14 +59,26 @@ def read_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFr
             path,
             read_options=pacsv.ReadOptions(block_size=1 << 24),
             convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in columns}, strings_can_be_null=True
+                column_types={c: pa.string() for c in columns},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
         for batch in reader:
-            yield batch.to_pandas()
+            yield _missing_cells(batch.to_pandas(), set(id_columns))
         return
     for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows):
         yield batch.to_pandas()
+
+
+def _missing_cells(batch: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
+    """Missing words as missing (None), blanks only in id columns."""
+    return batch.assign(
+        **{
+            c: batch[c].mask(batch[c].isin({""} if c in ids else MISSING_WORDS), None)
+            for c in batch.columns
+        }
+    )
 
 
 def score_file(
@@ -84,11 +102,8 @@ def score_file(
     rows = errors = written = 0
     tiers: dict[str, int] = {}
     writer = None
-    with (
-        atomic_path(target) as tmp,
-        tempfile.TemporaryDirectory(prefix=f".{target.name}.ids.", dir=target.parent) as ids,
-    ):
-        repeated = RepeatedIds(Path(ids))
+    with atomic_path(target) as tmp, temp_folder(target, "ids") as ids:
+        repeated = RepeatedIds(ids)
         for batch in read_batches(source, batch_rows):
             out = score_batch(batch)
             repeated.add(out["account_id"])
@@ -100,6 +115,7 @@ def score_file(
             writer = _write(kept, tmp, writer, as_csv, excel)
             written += len(kept)
             on_rows(len(out))
+            pause_for_test("batch")
         if writer is None:
             empty = pd.DataFrame({c: pd.Series(dtype=object) for c in input_columns(source)})
             writer = _write(deliver(score_batch(empty)), tmp, None, as_csv, excel)

@@ -8,12 +8,16 @@ from dataclasses import replace
 import lightgbm as lgb
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from icpfit.serving.schema import Provenance
 from icpfit.serving.scoring import score_accounts
 from icpfit.serving.treeshap import TreeShap
 
 DEFAULT_PARAMS = {"reasons": 3, "contributions": False, **Provenance().params()}
+MAX_REASONS = 10
+"""As `icpfit score --reasons`: a request asking for more is refused, not computed for minutes."""
 
 
 def registered_params(model_name: str, model_version: str) -> dict:
@@ -66,15 +70,50 @@ class IcpFitModel(mlflow.pyfunc.PythonModel):
         signature defaults the first two to this version, the time is now when not given).
 
         Called through MLflow (a context: REST, spark_udf, pyfunc.load_model), missing numbers
-        come back as <NA> for JSON; icpfit's own callers pass no context and get NaN."""
+        come back as <NA> for JSON, and a request that cannot be scored at all is refused with
+        a message and no stack trace (`refusal`); icpfit's own callers pass no context, get NaN
+        and the exception itself."""
         params = {**DEFAULT_PARAMS, **(params or {})}
-        scored = score_accounts(
-            pd.DataFrame(model_input),
-            self.bundle,
-            self.booster,
-            reasons=int(params["reasons"]),
-            contributions=bool(params["contributions"]),
-            explainer=self.explainer,
-            provenance=timed(Provenance.from_params(params)),
-        )
+        reasons = reasons_asked(params["reasons"])
+        try:
+            scored = score_accounts(
+                pd.DataFrame(model_input),
+                self.bundle,
+                self.booster,
+                reasons=reasons,
+                contributions=bool(params["contributions"]),
+                explainer=self.explainer,
+                provenance=timed(Provenance.from_params(params)),
+            )
+        except MlflowException:
+            raise
+        except Exception as exc:
+            if context is None:
+                raise
+            raise refusal(exc) from None
         return scored if context is None else json_nulls(scored)
+
+
+def reasons_asked(value) -> int:
+    """The `reasons` param as a count from 0 to MAX_REASONS; anything else is refused (HTTP 400
+    through MLflow's server)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (number.is_integer() and 0 <= number <= MAX_REASONS):
+        raise MlflowException(
+            f"reasons: {value!r} is not a whole number from 0 to {MAX_REASONS}",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+    return int(number)
+
+
+def refusal(exc: Exception) -> MlflowException:
+    """An error scoring a whole request as MLflow's server answers it: HTTP 400 with this
+    message and no stack trace (any other exception it answers with its traceback)."""
+    return MlflowException(
+        f"icpfit could not score this request: {type(exc).__name__}: {exc} (a row with a bad "
+        "cell gets its own error; this failed for the request as a whole)",
+        error_code=INVALID_PARAMETER_VALUE,
+    )

@@ -14,11 +14,12 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
 from icpfit.config import Disqualifier, FeatureDeclarations, TechStack
 from icpfit.features.disqualify import disqualified_reason
 from icpfit.features.frame import FeatureSpec, data_coverage, scoring_feature_frame
-from icpfit.features.parsing import clean_text, unparsed
+from icpfit.features.parsing import clean_text, not_finite, parse_numbers, unparsed
 from icpfit.serving.estimates import apply_estimates
 from icpfit.serving.inputs import ModelInputs, check_inputs, used_feature_names
 from icpfit.serving.reasons import Wording, reason_columns
@@ -67,7 +68,9 @@ def score_accounts(
     renames = {export: canonical for canonical, export in bundle["accounts_columns"].items()}
     accounts = rows.rename(columns=renames).reset_index(drop=True)
     account_ids = (
-        accounts["account_id"] if "account_id" in accounts else pd.Series([None] * len(accounts))
+        id_text(accounts["account_id"])
+        if "account_id" in accounts
+        else pd.Series([None] * len(accounts))
     )
     keyed = accounts.assign(account_id=[f"row{i}" for i in range(len(accounts))])
     check_inputs(accounts.columns, ModelInputs.of(bundle))
@@ -143,20 +146,51 @@ def _scores(
 def _row_errors(
     accounts: pd.DataFrame, specs: tuple[FeatureSpec, ...], frame: pd.DataFrame
 ) -> pd.Series:
-    """Why a row cannot be scored, or missing: no account id, or a number that is not one
-    (a cell with a value whose feature in `frame`, parsed from it, is missing)."""
+    """Why a row cannot be scored, or missing: no account id, or a number that is not a finite
+    number (`number_errors` on each numeric input and each signal count given as a column,
+    against its feature in `frame`, parsed from it). The first problem of a row is its error."""
     errors = pd.Series(None, index=accounts.index, dtype=object)
     if "account_id" not in accounts:
         return errors.fillna("no account_id column")
     errors[clean_text(accounts["account_id"]).isna().to_numpy()] = "account_id is empty"
-    for spec in specs:
-        if spec.kind != "numeric" or spec.source not in accounts:
-            continue
-        raw = accounts[spec.source]
-        parsed = pd.Series(frame[spec.name].to_numpy(), index=accounts.index)
-        bad = unparsed(raw, parsed) & errors.isna()
-        errors[bad] = [f"{spec.source}: {v!r} is not a number" for v in raw[bad].astype(str)]
+    for column, feature in _number_inputs(accounts.columns, specs):
+        parsed = pd.Series(frame[feature].to_numpy(), index=accounts.index)
+        errors = errors.where(errors.notna(), number_errors(column, accounts[column], parsed))
     return errors
+
+
+def _number_inputs(columns: pd.Index, specs: tuple[FeatureSpec, ...]) -> list[tuple[str, str]]:
+    """(input column, feature) for each number the rows carry: numeric attributes, and signal
+    counts given as columns (named like their features)."""
+    numeric = [(s.source, s.name) for s in specs if s.kind == "numeric" and s.source in columns]
+    counts = [
+        (s.name, s.name) for s in specs if s.name.startswith("signals_") and s.name in columns
+    ]
+    return [*numeric, *counts]
+
+
+def number_errors(column: str, raw: pd.Series, parsed: pd.Series) -> pd.Series:
+    """Per cell of a numeric input, why it is not a usable number, else None: 'inf', '-inf',
+    'nan' written out, or a number too large for the model (`features.parsing.not_finite`, as
+    training reads them) is not a finite number ("employees: 'inf' is not a finite number"); any
+    other value that did not parse is not a number ("employees: 'lots' is not a number"). A
+    blank cell is missing, not an error. `parsed`: `raw` as the features read it."""
+    infinite = not_finite(raw).to_numpy(dtype=bool)
+    unparseable = unparsed(raw, pd.Series(np.asarray(parsed), index=raw.index)).to_numpy()
+    problem = np.select([infinite, unparseable], ["is not a finite number", "is not a number"], "")
+    text = raw.astype("string").str.strip().fillna("")
+    cells = [f"{column}: {v!r} {p}" if p else None for v, p in zip(text, problem, strict=True)]
+    return pd.Series(cells, index=raw.index, dtype=object)
+
+
+def id_text(values: pd.Series) -> pd.Series:
+    """Account ids as text, as written: a Parquet integer id 12 becomes '12' (also when blanks
+    made pandas hold the column as floats), text is kept as given, a blank stays missing."""
+    if ptypes.is_float_dtype(values):
+        known = values.dropna()
+        if (known == known.round()).all() and (known.abs() < 2**53).all():
+            values = values.astype("Int64")
+    return values.astype("string").astype(object).where(values.notna().to_numpy(), None)
 
 
 def _with_given_signal_counts(features, accounts: pd.DataFrame, specs: tuple[FeatureSpec, ...]):
@@ -164,5 +198,5 @@ def _with_given_signal_counts(features, accounts: pd.DataFrame, specs: tuple[Fea
     given = [s.name for s in specs if s.name.startswith("signals_") and s.name in accounts]
     if not given:
         return features
-    counts = accounts.set_index("account_id")[given].apply(pd.to_numeric, errors="coerce")
+    counts = accounts.set_index("account_id")[given].apply(parse_numbers)
     return replace(features, frame=features.frame.assign(**{c: counts[c] for c in given}))

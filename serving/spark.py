@@ -28,10 +28,12 @@ def score_with_spark(
     master: str = "local[*]",
     reasons: int = 3,
     blank_checks: tuple[str, ...] = (),
+    id_column: str = "account_id",
 ) -> tuple[ScoringSummary, dict[str, int]]:
     """Score a Parquet file into a Parquet directory; returns what was written (rows, tiers,
     errors, repeated ids) and, per column of the file in `blank_checks`, the rows where it is
-    blank (null, NaN or only spaces, as the pandas engine counts).
+    blank (null, NaN or only spaces, as the pandas engine counts). Numeric ids in `id_column`
+    are scored and written as text, as the pandas engine does.
 
     Spark runs a Python worker per core, so each worker's compiled TreeSHAP loops get one
     thread (NUMBA_NUM_THREADS, unless set) instead of every core each.
@@ -51,7 +53,11 @@ def score_with_spark(
         .getOrCreate()
     )
     try:
+        # absolute: the JVM resolves a relative path against its own start folder, which is not
+        # this process's after a chdir (a second score in one process read the first's input)
+        source, target = Path(source).resolve(), Path(target).resolve()
         accounts = spark.read.parquet(str(source))
+        given = _ids_as_text(accounts, id_column)
         udf = mlflow.pyfunc.spark_udf(
             spark,
             model_uri,
@@ -59,9 +65,7 @@ def score_with_spark(
             env_manager="local",
             params={"reasons": reasons, **provenance.params()},
         )
-        scored = accounts.select(udf(F.struct(*accounts.columns)).alias("scored")).select(
-            "scored.*"
-        )
+        scored = given.select(udf(F.struct(*given.columns)).alias("scored")).select("scored.*")
         score = F.col("fit_score")
         scored = scored.withColumn(
             "fit_score", F.when(F.isnan(score), F.lit(None)).otherwise(score).cast("long")
@@ -71,6 +75,24 @@ def score_with_spark(
         return _summary(spark.read.parquet(str(target))), gaps
     finally:
         spark.stop()
+
+
+def _ids_as_text(accounts, column: str):
+    """Integer ids (and whole-number doubles, as pandas writes an integer column with blanks)
+    as their digits: the model's signature takes the id as text (an int64 column would fail
+    the whole task)."""
+    from pyspark.sql import functions as F
+
+    if column not in accounts.columns:
+        return accounts
+    kind = accounts.schema[column].dataType.typeName()
+    value = F.col(f"`{column}`")
+    if kind == "string":
+        return accounts
+    text = value.cast("string")
+    if kind in ("double", "float"):
+        text = F.when(value == F.floor(value), value.cast("long").cast("string")).otherwise(text)
+    return accounts.withColumn(column, text)
 
 
 def _summary(written) -> ScoringSummary:

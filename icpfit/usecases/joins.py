@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from icpfit.features.frame import signal_counts
-from icpfit.features.parsing import clean_text
+from icpfit.features.parsing import clean_text, parse_dates, year_last_order
 from icpfit.io import InputError, read_table
 from icpfit.serving.batch import tech_stacks, with_tech_stacks
 from icpfit.serving.pyfunc import IcpFitModel
@@ -126,7 +126,14 @@ def read_signals(path: Path, renames: dict[str, str]) -> pd.DataFrame:
             f"--signals {path.name}: missing required column '{missing[0]}' "
             f"(columns found: {', '.join(map(str, table.columns[:8]))})"
         )
-    dates = pd.to_datetime(table["date"], errors="coerce", format="mixed")
+    order = year_last_order(table["date"])
+    if order.needs_format():
+        example = table["date"][order.ambiguous | order.day_first].iloc[0]
+        raise InputError(
+            f"--signals {path.name}: column 'date' has dates whose day and month icpfit will not "
+            f"guess (e.g. {example!r}); write them as YYYY-MM-DD"
+        )
+    dates = parse_dates(table["date"])
     bad = dates.isna() & table["date"].notna()
     if bad.any():
         lines = ", ".join(str(i + 2) for i in table.index[bad][:5])

@@ -13,12 +13,13 @@ import pandas as pd
 from icpfit.config import IcpConfig
 from icpfit.features.pipeline import LabelledExport, prepare
 from icpfit.features.problems import RawTable, errors_of
-from icpfit.io import ExportError, read_export
+from icpfit.io import ExportError, InputError, read_export, write_text
 from icpfit.registry import (
     RegisteredVersion,
     load_champion,
     log_and_register,
     tracking_uri,
+    train_lock,
 )
 from icpfit.training.comparable import (
     ComparableModel,
@@ -76,19 +77,41 @@ def retrain(
     promote: Mode = "auto",
     git_commit: str | None = None,
     step: Callable[[str], object] = lambda message: None,
+    report_path: Path | None = None,
 ) -> Retrain:
-    """Label, featurise, train, compare with the champion, decide, log and register.
+    """Label, featurise, train, compare with the champion, decide, write the report to
+    `report_path` (if given), then log and register: the registry changes last.
 
-    The champion is loaded once and both models score the candidate's holdout once: the
-    comparison reports those numbers and the promotion is decided on them. Raises ExportError
-    for an export with errors and TooFewLabels when there are too few matured customers; in
-    both cases nothing is logged or registered.
+    From loading the champion to the end, trains on the same SQLite or file store wait for each
+    other (`step` says so). The champion is loaded once and both models score the candidate's
+    holdout once: the comparison reports those numbers and the promotion is decided on them.
+    Raises ExportError for an export with errors, TooFewLabels when there are too few matured
+    customers, InputError when the report cannot be written; in each case nothing is logged or
+    registered. A failure or signal during registration undoes it (`log_and_register`).
     """
     quarter = quarter or quarter_of(as_of)
     step(f"Reading, labelling and featurising as of {as_of}…")
     raw, prepared = labelled_export(config, as_of)
     step("Backtesting the recipes and the baselines on the last quarters…")
     run = train_icp_model(prepared, config, step)
+    with train_lock(tracking_uri(), step):
+        return judge_and_register(
+            config, raw, prepared, run, quarter, promote, git_commit, step, report_path
+        )
+
+
+def judge_and_register(
+    config: IcpConfig,
+    raw: dict[str, RawTable],
+    prepared: LabelledExport,
+    run: TrainingRun,
+    quarter: str,
+    promote: Mode,
+    git_commit: str | None,
+    step: Callable[[str], object],
+    report_path: Path | None,
+) -> Retrain:
+    """The part of `retrain` that reads and writes the registry (run under the store's lock)."""
     step("Loading the champion to compare with…")
     champion = load_champion(config.registry.model_name)
     population = training_population(run, prepared, config.model.seed)
@@ -103,6 +126,9 @@ def retrain(
     if champion is not None:
         step(f"Comparing with {champion.label} on this run's holdout and the prospects…")
         comparison, decision = judge(champion, candidate, raw, prepared, config, promote)
+    if report_path is not None:
+        step(f"Writing the report to {report_path}…")
+        write_report(report.html, report_path)
     step("Logging to MLflow and registering…")
     version = log_and_register(
         run,
@@ -117,6 +143,19 @@ def retrain(
         comparison,
     )
     return Retrain(prepared, run, report, version, drift, comparison, tracking_uri())
+
+
+def write_report(html: str, path: Path) -> None:
+    """The run's HTML report at `path`, before anything is registered; InputError if it cannot
+    be written."""
+    try:
+        write_text(html, path)
+    except OSError as exc:
+        why = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+        raise InputError(
+            f"{path}: cannot write the report ({why}); nothing was registered; fix: give "
+            "--report a path in a folder you can write to, with space left"
+        ) from None
 
 
 def labelled_export(config: IcpConfig, as_of: date) -> tuple[dict[str, RawTable], LabelledExport]:

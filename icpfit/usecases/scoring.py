@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from icpfit.io import InputError, write_bytes
 from icpfit.registry import LoadedModel, load_model
@@ -17,19 +18,22 @@ from icpfit.serving.account_explanation import (
     probability_steps,
     waterfall_png,
 )
-from icpfit.serving.batch import ScoringSummary, input_columns, read_batches
+from icpfit.serving.batch import ScoringSummary, read_batches
 from icpfit.serving.batch import (
     score_file as stream_scores,
 )
 from icpfit.serving.delivery import DigestSpec, input_digests
 from icpfit.serving.inputs import ModelInputs, input_gaps, missing_families
 from icpfit.serving.schema import Provenance
+from icpfit.serving.scoring import id_text
 from icpfit.serving.spark import score_with_spark
 from icpfit.usecases.delivery import Delivered, Delivery, check_delivery, deliverer
+from icpfit.usecases.files import check_output_path, read_header, reading, same_file
 from icpfit.usecases.joins import InputTables, Joined, id_column, join_inputs
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+MODEL_URIS = "give models:/NAME@ALIAS, models:/NAME/VERSION or the path of a logged model"
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def score_file(
     write for Excel."""
     check_table_paths(input_path, output, engine)
     check_delivery(delivery, output, engine, contributions)
-    loaded = load_model(model_uri)
+    loaded = model_at(model_uri)
     if engine == "spark" and (tables != InputTables() or contributions):
         raise InputError(
             "--engine spark takes the tech stack and signal counts as columns and no "
@@ -110,9 +114,10 @@ def score_file(
     gaps = Counter()
     score_batch = batch_scorer(loaded, joined, params, gaps)
     deliver = deliverer(delivery, output, id_column(loaded.model))  # reads the previous file
-    summary = stream_scores(
-        input_path, output, score_batch, on_rows, deliver=deliver, excel=delivery.excel
-    )
+    with reading(input_path):
+        summary = stream_scores(
+            input_path, output, score_batch, on_rows, deliver=deliver, excel=delivery.excel
+        )
     return ScoredFile(
         output,
         loaded.name,
@@ -132,9 +137,10 @@ def batch_scorer(
     and stamps each row with the digest of its inputs (before scoring, from the row read)."""
     inputs = ModelInputs.of(loaded.model.bundle)
     digests = DigestSpec.of(loaded.model.bundle)
+    ids = id_column(loaded.model)
 
     def score_batch(batch: pd.DataFrame) -> pd.DataFrame:
-        rows = joined.join(batch)
+        rows = joined.join(batch.assign(**{ids: id_text(batch[ids])}) if ids in batch else batch)
         accounts = canonical(rows, loaded)
         gaps.update(input_gaps(accounts, inputs))
         digest = input_digests(accounts, digests).to_numpy()
@@ -163,7 +169,8 @@ def score_on_spark(
     if inputs.technologies:
         used.append(inputs.tech_stack_column)
     checks = tuple(inputs.export_name(c) for c in used)
-    return score_with_spark(model_uri, input_path, output, provenance, master, reasons, checks)
+    ids = id_column(loaded.model)
+    return score_with_spark(model_uri, input_path, output, provenance, master, reasons, checks, ids)
 
 
 def rows_with_inputs(model_uri: str, rows: pd.DataFrame, tables: InputTables) -> pd.DataFrame:
@@ -190,12 +197,19 @@ def explain(
     """Why one account scores as it does: every attribute with its exact contribution."""
     if not input_path.is_file():
         raise InputError(f"{input_path}: input file not found")
-    loaded = load_model(model_uri)
+    if plot is not None:
+        check_output_path(plot, "--plot")
+    loaded = model_at(model_uri)
     joined = join_inputs(loaded.model, tables)
     check_input_families(input_path, loaded, joined)
     row = joined.join(account_row(input_path, account_id, loaded))
     model = loaded.model
     scored = model.predict(None, row.head(1), {"reasons": 0}).iloc[0]
+    if isinstance(scored["error"], str):
+        raise InputError(
+            f"{input_path.name}: {account_id} cannot be scored, so not explained: "
+            f"{scored['error']}; correct that cell"
+        )
     table, base = explain_account(row, model.bundle, model.booster, model.explainer)
     if plot is not None:
         write_bytes(waterfall_png(table, base, f"{account_id}: tier {scored['fit_tier']}"), plot)
@@ -214,17 +228,39 @@ def explain(
 
 
 def check_table_paths(input_path: Path, output: Path, engine: str) -> None:
+    """Refuse, before anything is read, paths that cannot work: not CSV or Parquet, no input,
+    the output is the input, or (pandas engine: it writes one file) an output that cannot be
+    written."""
     for path, role in ((input_path, "--input"), (output, "--output")):
         if path.suffix.lower() not in TABLE_SUFFIXES:
             raise InputError(f"{role} {path}: use a .csv or .parquet file")
     if not input_path.is_file():
         raise InputError(f"{input_path}: input file not found")
+    if same_file(input_path, output):
+        raise InputError(
+            f"--output {output} is the --input file: scoring would replace your accounts with "
+            "their scores; write to another file"
+        )
     if engine == "spark" and not all(
         p.suffix.lower() in PARQUET_SUFFIXES for p in (input_path, output)
     ):
         raise InputError(
             "--engine spark reads and writes Parquet: use .parquet for --input and --output"
         )
+    if engine != "spark":
+        check_output_path(output, "--output")
+
+
+def model_at(uri: str) -> LoadedModel:
+    """`load_model`, with a URI that names no loadable model (a wrong path or run, a model whose
+    files are gone) said in words; a registry name, version or alias it lacks is
+    `ModelNotFound`, which lists what the registry has."""
+    try:
+        return load_model(uri)
+    except MlflowException as exc:
+        raise InputError(f"no model at {uri}: {exc.message}; {MODEL_URIS}") from None
+    except OSError as exc:
+        raise InputError(f"no model at {uri}: {exc.strerror or exc}; {MODEL_URIS}") from None
 
 
 def canonical(rows: pd.DataFrame, loaded: LoadedModel) -> pd.DataFrame:
@@ -235,7 +271,7 @@ def canonical(rows: pd.DataFrame, loaded: LoadedModel) -> pd.DataFrame:
 def check_input_families(input_path: Path, loaded: LoadedModel, joined: Joined) -> None:
     """The file's header, with what the joins add, against the inputs the model uses."""
     mapping = loaded.model.bundle["accounts_columns"]
-    header = pd.DataFrame(columns=input_columns(input_path), dtype="string")
+    header = pd.DataFrame(columns=read_header(input_path), dtype="string")
     id_name = mapping.get("account_id", "account_id")
     if id_name not in header.columns:
         raise InputError(
@@ -250,8 +286,9 @@ def check_input_families(input_path: Path, loaded: LoadedModel, joined: Joined) 
 
 def account_row(input_path: Path, account_id: str, loaded: LoadedModel) -> pd.DataFrame:
     id_column = loaded.model.bundle["accounts_columns"].get("account_id", "account_id")
-    matches = (b[b[id_column].astype(str) == account_id] for b in read_batches(input_path))
-    row = next((m for m in matches if len(m)), None)
+    matches = (b[id_text(b[id_column]) == account_id] for b in read_batches(input_path))
+    with reading(input_path):
+        row = next((m for m in matches if len(m)), None)
     if row is None:
         raise InputError(f"{input_path.name}: no row with {id_column} = {account_id!r}")
     return row

@@ -227,7 +227,8 @@ def test_leaky_feature_recorded_only_for_customers_is_warned():
             "close_date": "2026-01-10",
         }
     )
-    frames["revenue"] = pd.DataFrame({"account_id": ids[:n], "month": "2026-01-01", "mrr": "10"})
+    # paid in the last month of the data (a cutoff after it would be an error)
+    frames["revenue"] = pd.DataFrame({"account_id": ids[:n], "month": "2026-09-01", "mrr": "10"})
     frames["technologies"] = frames["technologies"].iloc[:0]
     warnings = messages(frames, "warning")
     assert len(warnings) == 1

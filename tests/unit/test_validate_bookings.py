@@ -29,13 +29,29 @@ def frames(export_frames) -> dict[str, pd.DataFrame]:
     return {name: frame for name, frame in export_frames.items() if name != "revenue"}
 
 
+def through_the_cutoff(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The export with a deal lost in September, so its closed deals run up to AS_OF: a cutoff
+    after the last closed deal is an error (customers would look as if they never reordered)."""
+    lost = pd.DataFrame(
+        {
+            "opportunity_id": ["O9"],
+            "account_id": ["A4"],
+            "stage": ["lost"],
+            "created_date": ["2026-08-01"],
+            "close_date": ["2026-09-15"],
+            "amount": ["300"],
+        }
+    )
+    return {**frames, "opportunities": pd.concat([frames["opportunities"], lost])}
+
+
 def problems(frames, config=None, severity: str = "error") -> list[str]:
     _, found = prepare(raw_tables(**frames), config or bookings_config(), AS_OF)
     return [p.message for p in found if p.severity == severity]
 
 
 def test_an_export_without_revenue_validates_and_labels_from_amounts(frames):
-    prepared, found = prepare(raw_tables(**frames), bookings_config(), AS_OF)
+    prepared, found = prepare(raw_tables(**through_the_cutoff(frames)), bookings_config(), AS_OF)
     assert found == []
     assert prepared.labels.loc["A1", "ltv"] == 1000
     assert prepared.labels.loc["A1", "cohort"] == "churned"  # one order, no repeat
@@ -100,7 +116,8 @@ def test_negative_won_amounts_are_netted_with_a_warning(frames):
 def test_a_configured_revenue_table_is_ignored_with_a_warning(export_frames):
     revenue = export_frames["revenue"].assign(mrr="not a number")
     config = bookings_config(revenue="revenue.csv")
-    _, found = prepare(raw_tables(**{**export_frames, "revenue": revenue}), config, AS_OF)
+    frames = through_the_cutoff({**export_frames, "revenue": revenue})
+    _, found = prepare(raw_tables(**frames), config, AS_OF)
     assert [p.severity for p in found] == ["warning"]
     assert found[0].message.startswith(
         "revenue.csv: not read: labels.mode is bookings in icpfit.yaml, so LTV, retention and "
@@ -127,7 +144,7 @@ def test_unknown_label_mode_names_the_allowed_ones(tmp_path):
 
 
 def test_validate_does_not_read_a_missing_revenue_file_in_bookings_mode(tmp_path, frames):
-    for name, frame in frames.items():
+    for name, frame in through_the_cutoff(frames).items():
         frame.to_csv(tmp_path / f"{name}.csv", index=False)
     text = {"data": {**DATA, "revenue": "billing.csv"}, "labels": LABELS}
     (tmp_path / "icpfit.yaml").write_text(yaml.safe_dump(text))
