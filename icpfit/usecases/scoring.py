@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from icpfit.io import InputError, write_bytes
-from icpfit.registry import LoadedModel, load_model
+from icpfit.registry import LoadedModel, load_model, verified_copy
 from icpfit.serving.account_explanation import (
     explain_account,
     probability,
@@ -170,7 +171,13 @@ def score_on_spark(
         used.append(inputs.tech_stack_column)
     checks = tuple(inputs.export_name(c) for c in used)
     ids = id_column(loaded.model)
-    return score_with_spark(model_uri, input_path, output, provenance, master, reasons, checks, ids)
+    with tempfile.TemporaryDirectory(prefix="icpfit-model-") as folder:
+        # spark_udf would download a registered version again, unchecked: give it the copy
+        # whose SHA-256 digests were verified (a runs:/ URI or a path has none to check)
+        registered = loaded.version != "n/a"
+        source = verified_copy(loaded.name, loaded.version, Path(folder)) if registered else None
+        uri = str(source) if source is not None else model_uri
+        return score_with_spark(uri, input_path, output, provenance, master, reasons, checks, ids)
 
 
 def rows_with_inputs(model_uri: str, rows: pd.DataFrame, tables: InputTables) -> pd.DataFrame:
