@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install icpfit with its dev tools
 
-demo: setup ## Sample export -> validate -> two quarterly retrains (compare, promote) -> score
+demo: setup ## Sample export -> validate -> two quarterly retrains (compare, promote) -> score -> work queue
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit sample-data --out data --accounts $(DEMO_ACCOUNTS) --seed 7
 	cd $(DEMO_DIR) && ../$(BIN)/icpfit validate --config data/icpfit.yaml
@@ -36,8 +36,11 @@ demo: setup ## Sample export -> validate -> two quarterly retrains (compare, pro
 		--model-b models:/icp-fit/2 --input data/accounts.csv \
 		--technologies data/technologies.csv --signals data/signals.csv --as-of 2026-09-30 \
 		--output compare
+	cd $(DEMO_DIR) && ../$(BIN)/icpfit queue --config data/icpfit.yaml --capacity 50 \
+		--output queue/today.csv --html queue/today.html
 	@echo "Demo done. Open the latest run's report: $(DEMO_DIR)/reports/2026Q3.html"
 	@echo "Scored accounts with reasons: $(DEMO_DIR)/scored/accounts.csv"
+	@echo "Today's work queue (fit x timing, why now): $(DEMO_DIR)/queue/today.csv and $(DEMO_DIR)/queue/today.html"
 	@echo "v1 against v2 on every account: $(DEMO_DIR)/compare/compare.html"
 	@echo "Runs, models, plots and the ICP filter are in $(DEMO_DIR)/mlflow.db;"
 	@echo "browse them with: cd $(DEMO_DIR) && ../$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"

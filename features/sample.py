@@ -39,6 +39,7 @@ TRAP = "Northwind Tag"
 TABLES = ("accounts", "technologies", "opportunities", "revenue", "signals")
 BUSINESSES = ("subscription", "transactional")
 SIGNALS = ("funding_round", "exec_hire", "hiring_surge", "tech_install")
+TIMING = {"pull": 0.35, "spark": 0.06, "days": 25.0}
 # industry: (share of B2B accounts, share of B2C accounts, fit effect at the start, at as_of)
 INDUSTRIES = {
     "Software": (0.17, 0.05, 1.0, 1.0),
@@ -154,8 +155,9 @@ class SampleExport:
 
     `truth` has one row per account: account_id, true_fit, fit_logit, entry_date, segment (B2B or
     B2C), the true industry and employees, outcome (customer, lost, open or prospect),
-    acquisition_date, churn_month (first unpaid month, if churned; for a transactional sample the
-    first month it no longer orders), known_stack (whether the technologies table has the
+    acquisition_date, first_opportunity_date, trigger_date (the signal that opened the first
+    opportunity, if one did), churn_month (first unpaid month, if churned; for a transactional
+    sample the first month it no longer orders), known_stack (whether the technologies table has the
     account at all) and revenue_error (in_cents or missing_months for a customer whose revenue
     rows are misrecorded, else None). true_fit and outcome follow what really happened, not the
     misrecorded rows. `drivers` is JSON-ready.
@@ -190,7 +192,9 @@ def generate_sample(
     acc |= _tech_stack(rng, acc, end)
     acc["logit"] = _fit_logit(rng, acc)
     acc["mrr0"] = _mrr0(rng, acc["employees"], acc["logit"])
+    acc |= _signal_events(np.random.default_rng([seed, 4]), acc, end)
     acc |= _deals(rng, acc, end)
+    acc |= _triggered_deals(np.random.default_rng([seed, 5]), acc, end)
     cust = _customers(rng, acc, end)
     errors = _recording_errors(np.random.default_rng([seed, 3]), cust)
     ids = np.array([f"ACC-{i + 1:06d}" for i in range(accounts)], dtype=object)
@@ -199,7 +203,7 @@ def generate_sample(
         "technologies": _technologies_table(rng, acc, cust, ids, end),
         "opportunities": _opportunities_table(rng, acc, cust, ids),
         "revenue": _revenue_table(rng, cust, ids, errors),
-        "signals": _signals_table(rng, acc, ids, end),
+        "signals": _signals_table(acc, ids),
     }
     if business == "transactional":
         from icpfit.features.sample_orders import transactional  # it builds on this module
@@ -349,19 +353,38 @@ def _rates(logit: np.ndarray, b2c: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 
 
 def _deals(rng: np.random.Generator, acc: Arrays, end: int) -> Arrays:
-    """A first opportunity (stage 0 won, 1 lost, 2 open) and for 20% of lost ones a second try."""
+    """A first opportunity (stage 0 won, 1 lost, 2 open) and for 20% of lost ones a second try.
+
+    The random draws are kept (`draws`) so that `_triggered_deals` can move the first
+    opportunity and replay the same funnel from its new date.
+    """
     n, logit = len(acc["entry"]), acc["logit"]
     wants = rng.random(n) < _sigmoid(-0.1 + 0.5 * logit)
-    created = acc["entry"] + 7 + rng.exponential(100, n).astype(np.int64)
-    created = np.where(wants & (created <= end), created, -1)
+    planned = acc["entry"] + 7 + rng.exponential(100, n).astype(np.int64)
     cycle = 20 + (rng.lognormal(np.log(50), 0.5, n) * np.exp(0.2 * acc["size_z"])).astype(np.int64)
+    draws = {
+        "cycle": cycle,
+        "win": rng.random(n),
+        "wait2": 90 + rng.integers(0, 300, n),
+        "retry": rng.random(n),
+        "win2": rng.random(n),
+    }
+    acc = acc | {"draws": draws, "wants": wants}
+    created = np.where(wants & (planned <= end), planned, -1)
+    return {"wants": wants, "draws": draws} | _deals_from(acc, created, end)
+
+
+def _deals_from(acc: Arrays, created: np.ndarray, end: int) -> Arrays:
+    """The funnel from each account's first opportunity date (-1: none) and its kept draws."""
+    draws, logit = acc["draws"], acc["logit"]
+    cycle = draws["cycle"]
     p_win = _sigmoid(-0.5 + 0.7 * logit + 1.0 * acc["b2c"])
-    stage = np.where(created + cycle > end, 2, (rng.random(n) >= p_win).astype(int))
+    stage = np.where(created + cycle > end, 2, (draws["win"] >= p_win).astype(int))
     close = np.where((created >= 0) & (stage < 2), created + cycle, -1)
-    created2 = close + 90 + rng.integers(0, 300, n)
-    retry = (stage == 1) & (close >= 0) & (rng.random(n) < 0.2) & (created2 <= end)
+    created2 = close + draws["wait2"]
+    retry = (stage == 1) & (close >= 0) & (draws["retry"] < 0.2) & (created2 <= end)
     created2 = np.where(retry, created2, -1)
-    stage2 = np.where(created2 + cycle > end, 2, (rng.random(n) >= p_win).astype(int))
+    stage2 = np.where(created2 + cycle > end, 2, (draws["win2"] >= p_win).astype(int))
     close2 = np.where(retry & (stage2 < 2), created2 + cycle, -1)
     won = (created >= 0) & (stage == 0)
     return {
@@ -603,10 +626,9 @@ def _revenue_table(
     )
 
 
-def _signals_table(
-    rng: np.random.Generator, acc: Arrays, ids: np.ndarray, end: int
-) -> pd.DataFrame:
-    """Buying signals from a year before first contact until as_of, more frequent for good fits."""
+def _signal_events(rng: np.random.Generator, acc: Arrays, end: int) -> Arrays:
+    """Buying signals from a year before first contact until as_of, more frequent for good fits:
+    who, kind (index into SIGNALS), day and value of each, ordered by account, day and kind."""
     funding = acc["funding"]
     rates = np.column_stack(
         [
@@ -626,12 +648,52 @@ def _signals_table(
     extra = (3.0 + rng.poisson(8, len(who)), 1.0 + rng.poisson(0.5, len(who)))
     value = np.select([kind == 0, kind == 2, kind == 3], [np.round(raised, -5), *extra], 1.0)
     order = np.lexsort((kind, day, who))
+    return {
+        "signal_who": who[order],
+        "signal_kind": kind[order],
+        "signal_day": day[order],
+        "signal_value": value[order],
+    }
+
+
+def _triggered_deals(rng: np.random.Generator, acc: Arrays, end: int) -> Arrays:
+    """Signals bring opportunities forward, for good and bad fits alike (TIMING).
+
+    Each signal an account gets after its first contact opens a sales cycle soon after it (a few
+    days plus an exponential wait of TIMING["days"]) with chance TIMING["pull"] for an account
+    that would have bought anyway, and TIMING["spark"] for one that would not have. The first
+    opportunity is the earliest of its planned date and the cycles its signals opened; only the
+    first opportunity moves, so the funnel after it (win, revenue) is unchanged.
+    """
+    who, day = acc["signal_who"], acc["signal_day"]
+    entry, created = acc["entry"], acc["created"]
+    wants = acc["wants"]
+    after_contact = day >= entry[who]
+    chance = np.where(wants[who], TIMING["pull"], TIMING["spark"])
+    opens = after_contact & (rng.random(len(who)) < chance)
+    opened = day + 3 + np.floor(rng.exponential(TIMING["days"], len(who))).astype(np.int64)
+    earliest = np.full(len(entry), np.iinfo(np.int64).max)
+    np.minimum.at(earliest, who[opens], opened[opens])
+    trigger = np.full(len(entry), -1)
+    first = opens & (opened == earliest[who])
+    trigger[who[first]] = day[first]
+    planned = np.where(created >= 0, created, np.iinfo(np.int64).max)
+    moved = (earliest < planned) & (earliest <= end)
+    if not moved.any():
+        return {"trigger": np.full(len(entry), -1)}
+    return _deals_from(acc, np.where(moved, earliest, created), end) | {
+        "trigger": np.where(moved, trigger, -1)
+    }
+
+
+def _signals_table(acc: Arrays, ids: np.ndarray) -> pd.DataFrame:
+    """The signals table of `_signal_events`."""
     return pd.DataFrame(
         {
-            "account_id": ids[who[order]],
-            "date": _dates(day[order]),
-            "signal_type": _names(SIGNALS, kind[order]),
-            "value": value[order],
+            "account_id": ids[acc["signal_who"]],
+            "date": _dates(acc["signal_day"]),
+            "signal_type": _names(SIGNALS, acc["signal_kind"]),
+            "value": acc["signal_value"],
         }
     )
 
@@ -661,6 +723,8 @@ def _truth(
                 [acc["acq"] >= 0, has[1], has[2]], ["customer", "lost", "open"], "prospect"
             ).astype(object),
             "acquisition_date": _dates(acc["acq"]),
+            "first_opportunity_date": _dates(acc["created"]),
+            "trigger_date": _dates(acc["trigger"]),
             "churn_month": _dates(churned),
             "known_stack": acc["known_stack"],
             "revenue_error": misrecorded,
@@ -766,6 +830,17 @@ def _drivers(start: date, end: date) -> dict:
             "equals": "B2C",
             "share": 0.08,
             "how": "buys sometimes, churns fast",
+        },
+        "timing": {
+            "how": "each signal after first contact opens a sales cycle (a first opportunity "
+            f"3 days plus an exponential wait of mean {TIMING['days']:g} days after it) with "
+            f"chance {TIMING['pull']:g} for an account that would have had an opportunity anyway "
+            f"and {TIMING['spark']:g} for one that would not; the earliest of these and the "
+            "planned date is the first opportunity",
+            "truth": "truth.trigger_date is the signal that opened the account's first "
+            "opportunity (blank when it came on its planned date); "
+            "truth.first_opportunity_date is that opportunity's creation date",
+            "signal_types": list(SIGNALS),
         },
         "late_technologies": "15% of technology rows are first seen after the account's entry; "
         "they did not count towards its fit",

@@ -169,6 +169,8 @@ def promote_command(
     console.print(
         f"{model_name} v{version} is champion (was: {result.previous or 'none'})", markup=False
     )
+    for line in result.paired:
+        console.print(line, markup=False)
 
 
 @app.command("rollback", epilog=opt.EXAMPLES["rollback"])
@@ -182,6 +184,8 @@ def rollback_command(model_name: opt.ModelName = "icp-fit") -> None:
         f"{model_name}: champion moved back from v{result.from_version} to v{result.to_version}",
         markup=False,
     )
+    for line in result.paired:
+        console.print(line, markup=False)
 
 
 @app.command(epilog=opt.EXAMPLES["compare"])
@@ -253,6 +257,43 @@ def score(
             delivery=delivery,
         )
     render.print_scored_file(result, console)
+
+
+@app.command(epilog=opt.EXAMPLES["queue"])
+def queue(
+    config: opt.Config,
+    capacity: opt.Capacity,
+    output: opt.QueueOutput,
+    as_of: opt.QueueAsOf = None,
+    owners: opt.Owners = None,
+    html: opt.QueueHtml = None,
+    fit_model: opt.FitModel = None,
+    timing_model: opt.TimingModel = None,
+) -> None:
+    """Write today's work queue: accounts to call, ranked by fit x timing, with why now.
+
+    Accounts that are not customers, not disqualified and have no open opportunity, ranked by
+    priority = P(ideal fit) x P(a new opportunity within the timing horizon).
+    """
+    from icpfit.usecases.queue import build_queue
+
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    with _registry_work(), console.status("Starting…") as status:
+        result = build_queue(
+            settings,
+            output,
+            capacity,
+            _date(as_of),
+            owners,
+            fit_model,
+            timing_model,
+            html,
+            step=render.step_shower(status),
+        )
+    render.print_queue(result, console)
 
 
 @app.command(epilog=opt.EXAMPLES["explain"])

@@ -280,6 +280,47 @@ class Minimums(_Section):
     non_ideal: SplitCounts = SplitCounts()
 
 
+class TimingSettings(_Section):
+    """Fit x timing (issue 16): the in-market model, trained from monthly point-in-time
+    snapshots of every account that was not a customer, when the export has signals."""
+
+    enabled: bool = True
+    """Train the timing model with the fit model whenever `data.signals` is set."""
+    triggers: tuple[str, ...] = ()
+    """Signal types that count as triggers (recency and counts are features; `why_now` names
+    them). Empty: every signal type in the export."""
+    horizon_days: int = Field(90, ge=7, le=365)
+    """In market = an opportunity created within this many days after the snapshot."""
+    windows_days: tuple[int, ...] = (30, 90, 180)
+    """Signals counted per type in each of these windows before the snapshot."""
+    history_months: int = Field(24, ge=4, le=120)
+    """Monthly snapshots over this many months before the as-of date."""
+    holdout_months: int = Field(6, ge=1, le=24)
+    """The newest labelled snapshot months, held out to judge the model against baselines."""
+    capacity: int = Field(200, ge=1)
+    """Accounts worked per month in the backtest of the queue's top N."""
+    model_name: str = Field("icp-timing", min_length=1)
+
+    @model_validator(mode="after")
+    def _room_to_learn(self) -> TimingSettings:
+        repeated = sorted({t for t in self.triggers if self.triggers.count(t) > 1})
+        if repeated:
+            raise ValueError(f"timing.triggers: listed more than once: {', '.join(repeated)}")
+        if any(w < 1 for w in self.windows_days) or len(set(self.windows_days)) < len(
+            self.windows_days
+        ):
+            raise ValueError("timing.windows_days: each window at least 1 day, each once")
+        if any(w < 1 for w in self.windows_days):
+            raise ValueError("timing.windows_days: every window must be at least 1 day")
+        needed = self.holdout_months + (self.horizon_days + 29) // 30 + 2
+        if self.history_months < needed:
+            raise ValueError(
+                f"timing.history_months must be at least {needed} (holdout months, the horizon "
+                f"and two months to learn from; got {self.history_months})"
+            )
+        return self
+
+
 class Registry(_Section):
     experiment: str = Field("icp-fit", min_length=1)
     model_name: str = Field("icp-fit", min_length=1)
@@ -301,6 +342,7 @@ class IcpConfig(_Section):
     tiers: TierShares = TierShares()
     model: ModelSettings = ModelSettings()
     registry: Registry = Registry()
+    timing: TimingSettings = TimingSettings()
     drift: DriftSettings = DriftSettings()
     minimums: Minimums = Minimums()
     source: Path | None = Field(None, exclude=True)

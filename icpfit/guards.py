@@ -7,6 +7,7 @@ writes `icpfit test hook: paused after <step> (pid N)` to stderr and waits until
 by `ICPFIT_TEST_RESUME_FILE` exists (or 120 s), so a test can signal or kill the process at that
 point. Steps: `register` (train: the version is registered, its model logged and its digests
 tagged, no alias moved yet), `alias` (train: the alias has moved, the run has not ended),
+`timing` (train: the timing model is registered and its alias moved, the run has not ended),
 `batch` (score: each batch written to the temporary file). Unset, it does nothing.
 """
 

@@ -281,11 +281,30 @@ def current_umask() -> int:
 
 
 def write_table(frame: pd.DataFrame, target: Path) -> None:
+    """`frame` as CSV or Parquet at `target`, whole or not at all (`atomic_path`). CSV goes
+    through `serving.batch.csv_text`, which quotes a cell holding a lone carriage return (pandas
+    leaves it bare, so any reader would split its row in two); dates are written as days."""
+    from icpfit.serving.batch import csv_text  # serving.batch imports this module
+
     with atomic_path(target) as tmp:
         if target.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False, date_format="%Y-%m-%d")
+            tmp.write_text(csv_text(dates_as_days(frame)), encoding="utf-8", newline="")
         else:
             frame.to_parquet(tmp, index=False)
+
+
+def dates_as_days(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` with its datetime columns as `YYYY-MM-DD` text (missing stays
+    missing), as `to_csv(date_format="%Y-%m-%d")` writes them; by position, so repeated or
+    non-text column names are fine."""
+    is_date = pd.api.types.is_datetime64_any_dtype
+    dates = [i for i, dtype in enumerate(frame.dtypes) if is_date(dtype)]
+    if not dates:
+        return frame
+    days = frame.copy()
+    for position in dates:
+        days.isetitem(position, frame.iloc[:, position].dt.strftime("%Y-%m-%d"))
+    return days
 
 
 def write_text(text: str, target: Path) -> None:

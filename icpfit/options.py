@@ -52,6 +52,9 @@ EXAMPLES = {
     "·  For a CRM sync: icpfit score --input accounts.csv --technologies technologies.csv "
     "--signals signals.csv --previous scored.parquet --changed-only --crm salesforce "
     "--output crm_update.csv",
+    "queue": "Example: icpfit queue --config icpfit.yaml --capacity 50 --output queue.csv "
+    "--html queue.html  ·  Per rep: icpfit queue --config icpfit.yaml --capacity 20 --owners "
+    "owners.csv --output queue.parquet",
     "explain": "Example: icpfit explain --input accounts.csv --technologies technologies.csv "
     "--signals signals.csv --account-id ACC-000050 --top 8 --format markdown --plot why.png",
 }
@@ -268,5 +271,50 @@ Format = Annotated[
     option(
         "--format",
         help="text (the terminal), markdown (a CRM note or a ticket) or json (for programs).",
+    ),
+]
+
+
+# queue
+Capacity = Annotated[
+    int,
+    option(
+        "--capacity",
+        min=1,
+        help="Accounts on the queue: the top N overall, or per owner with --owners.",
+    ),
+]
+QueueOutput = Annotated[
+    Path, option("--output", help="The queue for the CRM: .csv or .parquet (written whole).")
+]
+QueueAsOf = Annotated[
+    str | None,
+    option(
+        "--as-of",
+        help="The day the queue is for, YYYY-MM-DD; signals and deals after it are ignored. "
+        "Default: the latest date in the export.",
+        show_default=False,
+    ),
+]
+Owners = Annotated[
+    Path | None,
+    option(
+        "--owners",
+        help="A CSV or Parquet file with account_id and owner (a rep or a territory): the top "
+        "N per owner.",
+    ),
+]
+QueueHtml = Annotated[
+    Path | None, option("--html", help="Also write the queue as one HTML page a rep can read.")
+]
+FitModel = Annotated[
+    str | None,
+    option("--fit-model", help="Fit model URI; default: models:/<registry.model_name>@champion."),
+]
+TimingModel = Annotated[
+    str | None,
+    option(
+        "--timing-model",
+        help="Timing model URI; default: models:/<timing.model_name>@champion.",
     ),
 ]

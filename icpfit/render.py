@@ -209,6 +209,7 @@ def print_retrain(result: Retrain, console: Console) -> None:
         f"Registered {escape(version.name)} v{version.version} as [bold]"
         f"{escape(version.decision.alias)}[/]: {escape(version.decision.reason)}"
     )
+    _print_timing(result, console)
     if result.comparison is not None:
         where = f"the run's artifacts (compare/) in {tracking_uri}"
         print_comparison(result.comparison, "Comparison with the champion", where, console)
@@ -419,3 +420,59 @@ def explanation_json(result: Explanation, steps) -> dict:
             for r in steps.itertuples(index=False)
         ],
     }
+
+
+def print_queue(result, console: Console) -> None:
+    """The queue's first rows, what was left off the list and why, and where it was written."""
+    rows = result.rows
+    table = Table(
+        "#",
+        "account",
+        "fit",
+        "timing",
+        "why now",
+        title=f"Work queue as of {result.as_of}: {len(rows):,} accounts "
+        f"(of {result.candidates:,} not customers, not disqualified, no open opportunity)",
+        title_justify="left",
+    )
+    for row in rows.head(10).itertuples():
+        table.add_row(
+            str(row.rank),
+            escape(str(row.account_id)),
+            f"{escape(str(row.fit_tier))} ({row.fit_score})",
+            f"{row.timing_score:.1%}",
+            escape(str(row.why_now)),
+        )
+    console.print(table)
+    if result.excluded:
+        left = ", ".join(f"{n:,} {escape(why)}" for why, n in sorted(result.excluded.items()))
+        console.print(f"Not on the list: {left}", soft_wrap=True)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
+    console.print(
+        f"Models: {escape(result.fit_version)} (fit) and {escape(result.timing_version)} (timing)"
+    )
+    console.print(f"Queue written to {escape(str(result.output))}")
+    if result.html is not None:
+        console.print(f"Page for reps: {escape(str(result.html))}")
+
+
+def _print_timing(result: Retrain, console: Console) -> None:
+    """The timing model's backtest and registration, or why there is none."""
+    from icpfit.training.timing_report import timing_lines
+
+    timing = result.timing
+    if timing.run is None:
+        if timing.skipped:
+            console.print(f"[yellow]note:[/] {escape(timing.skipped)}", soft_wrap=True)
+        return
+    console.print("[bold]Timing[/] (who to call this month):")
+    for line in timing_lines(timing.run):
+        console.print(f"  {escape(line)}", soft_wrap=True)
+    registered = result.version.timing
+    if registered is not None:
+        console.print(
+            f"Registered {escape(registered.name)} v{registered.version} as [bold]"
+            f"{escape(registered.decision.alias)}[/]: {escape(registered.decision.reason)}",
+            soft_wrap=True,
+        )

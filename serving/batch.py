@@ -10,6 +10,7 @@ killed run leaves is removed by the next run for the same output.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +22,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from icpfit.guards import pause_for_test
-from icpfit.io import MISSING_WORDS, atomic_path, temp_folder
+from icpfit.io import MISSING_WORDS, InputError, atomic_path, temp_folder
 from icpfit.serving.schema import arrow_schema
 
 BATCH_ROWS = 50_000
+CSV_BLOCK_BYTES = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -45,30 +47,104 @@ def input_columns(path: Path) -> list[str]:
 
 
 def read_batches(
-    path: Path, batch_rows: int = BATCH_ROWS, id_columns: Collection[str] = ("account_id",)
+    path: Path,
+    batch_rows: int = BATCH_ROWS,
+    id_columns: Collection[str] = ("account_id",),
+    block_bytes: int = CSV_BLOCK_BYTES,
 ) -> Iterator[pd.DataFrame]:
-    """Batches of about `batch_rows` rows; CSV cells all as text, read as training reads them:
-    blanks and `icpfit.io.MISSING_WORDS` ('NA', 'null', ...) are missing, except in
-    `id_columns`, where an id is kept exactly as written ('NA' is an account).
+    """Batches of about `batch_rows` rows (CSV: of `block_bytes`); CSV cells all as text, read
+    as training reads them: blanks and `icpfit.io.MISSING_WORDS` ('NA', 'null', ...) are
+    missing, except in `id_columns`, where an id is kept exactly as written ('NA' is an account).
+
+    A quoted CSV cell may hold line breaks (an address, a note exported from a CRM): without
+    `newlines_in_values` Arrow cuts blocks at any line break and fails when one falls inside
+    such a cell. It costs nothing measurable here (300k rows, 30 MB: about 115 ms with or
+    without): this reader streams, so its blocks are cut in one thread in any case. The file
+    is read through `KeepCrlf` (Arrow bug 51368).
 
     Parquet is read without pre-buffering: with it, Arrow keeps every row group's raw bytes
     until the file is done, so memory grew with the file (about 30 MB per million rows)."""
     if path.suffix.lower() == ".csv":
         columns = input_columns(path)
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in columns},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-        for batch in reader:
-            yield _missing_cells(batch.to_pandas(), set(id_columns))
+        with path.open("rb") as raw:
+            reader = pacsv.open_csv(
+                KeepCrlf(raw),
+                read_options=pacsv.ReadOptions(block_size=block_bytes),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in columns},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            last = None
+            for batch in reader:
+                if last is not None:
+                    yield last
+                last = _missing_cells(batch.to_pandas(), set(id_columns))
+            if last is not None:
+                check_closed_quotes(path, last)
+                yield last
         return
     for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows):
         yield batch.to_pandas()
+
+
+def check_closed_quotes(path: Path, last: pd.DataFrame) -> None:
+    """Raise when the file ends inside a quoted cell of its last column: Arrow then reads the
+    rest of the file, line breaks and all, as that one cell, without an error, and the rows
+    after the quote would vanish. (A quote left open in another column leaves its row short of
+    cells, which Arrow reports.)"""
+    if last.empty or last.shape[1] == 0:
+        return
+    cell = last.iloc[-1, -1]
+    if not isinstance(cell, str) or ("\n" not in cell and "\r" not in cell):
+        return
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 64))
+        tail = handle.read().rstrip(b"\r\n")
+    if tail.endswith(b'"'):
+        return
+    with path.open("rb") as handle:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    opened = lines + 1 - cell.count("\n")
+    raise InputError(
+        f"{path.name}: a quote opened on line {max(opened, 1)} (column '{last.columns[-1]}') is "
+        "never closed, so the rest of the file reads as one cell; close it (a quote inside a "
+        'value is written twice: "") and export the file again'
+    )
+
+
+class KeepCrlf(io.RawIOBase):
+    """A binary file whose reads never end in a carriage return, except at its end.
+
+    Arrow's CSV reader drops the line feed of a quoted "\\r\\n" whose carriage return ends
+    one read of the file and whose line feed starts the next (apache/arrow#51368, open in
+    pyarrow 25): the cell silently loses a byte. Held back, the carriage return starts the
+    next read with its line feed."""
+
+    def __init__(self, raw: io.BufferedIOBase) -> None:
+        self._raw = raw
+        self._held = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if 0 <= size <= len(self._held):
+            data, self._held = self._held[:size], self._held[size:]
+            return data
+        fresh = self._raw.read(size - len(self._held) if size >= 0 else -1)
+        data, self._held = self._held + fresh, b""
+        kept = data.rstrip(b"\r")
+        if kept and fresh:  # at the end of the file, or all carriage returns: as they are
+            data, self._held = kept, data[len(kept) :]
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _missing_cells(batch: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
@@ -130,7 +206,8 @@ def _write(out: pd.DataFrame, tmp: Path, writer, as_csv: bool, excel: bool = Fal
     fixed schema."""
     if as_csv:
         encoding = "utf-8-sig" if excel and writer is None else "utf-8"
-        out.to_csv(tmp, mode="a", header=writer is None, index=False, encoding=encoding)
+        with tmp.open("a", encoding=encoding, newline="") as handle:
+            handle.write(csv_text(out, header=writer is None))
         return "csv"
     schema = output_schema(out)
     table = pa.Table.from_pandas(
@@ -142,6 +219,18 @@ def _write(out: pd.DataFrame, tmp: Path, writer, as_csv: bool, excel: bool = Fal
     writer = writer or pq.ParquetWriter(tmp, schema)
     writer.write_table(table)
     return writer
+
+
+def csv_text(frame: pd.DataFrame, header: bool = True) -> str:
+    """`frame` as CSV text in which every cell holding a line break, a carriage return, a
+    comma or a quote is quoted. Python's csv writer (under pandas) quotes a lone carriage return
+    only when the line terminator holds one, so any reader would break that row in two: a batch
+    holding one anywhere is written with all its text quoted (numbers bare, a blank as ""),
+    which every reader reads back as the same cells."""
+    text = frame.to_csv(index=False, header=header)
+    if "\r" not in text:
+        return text
+    return frame.to_csv(index=False, header=header, quoting=csv.QUOTE_NONNUMERIC)
 
 
 def output_schema(out: pd.DataFrame) -> pa.Schema:

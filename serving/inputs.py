@@ -23,12 +23,30 @@ from icpfit.features.parsing import clean_text
 TECHNOLOGIES = "technologies"
 
 
-class MissingInputs(MlflowException, ValueError):
-    """The input lacks a whole family of inputs the model was trained with. An MlflowException,
-    so that `mlflow models serve` answers HTTP 400 with this message, not 'unexpected error'."""
+class ModelRefusal(MlflowException):
+    """A request the model itself refuses, answered by MLflow's server with HTTP 400 and this
+    message only. The server prefixes the message of any MlflowException raised in predict
+    with the request itself ("Failed to predict data '<up to 60 rows>'"), which would send
+    account data back in an error body; a refusal keeps its own message when given one that
+    merely ends with it."""
 
     def __init__(self, message: str):
         super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+
+    @property
+    def message(self) -> str:
+        return self._own
+
+    @message.setter
+    def message(self, value: str) -> None:
+        own = getattr(self, "_own", None)
+        if own is None or not str(value).endswith(own):
+            self._own = str(value)
+
+
+class MissingInputs(ModelRefusal, ValueError):
+    """The input lacks a whole family of inputs the model was trained with. An MlflowException,
+    so that `mlflow models serve` answers HTTP 400 with this message, not 'unexpected error'."""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import lightgbm as lgb
 import mlflow.pyfunc
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from icpfit.serving.inputs import ModelRefusal
 from icpfit.serving.schema import Provenance
 from icpfit.serving.scoring import score_accounts
 from icpfit.serving.treeshap import TreeShap
@@ -102,18 +102,14 @@ def reasons_asked(value) -> int:
     except (TypeError, ValueError):
         number = float("nan")
     if not (number.is_integer() and 0 <= number <= MAX_REASONS):
-        raise MlflowException(
-            f"reasons: {value!r} is not a whole number from 0 to {MAX_REASONS}",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        raise ModelRefusal(f"reasons: {value!r} is not a whole number from 0 to {MAX_REASONS}")
     return int(number)
 
 
 def refusal(exc: Exception) -> MlflowException:
     """An error scoring a whole request as MLflow's server answers it: HTTP 400 with this
     message and no stack trace (any other exception it answers with its traceback)."""
-    return MlflowException(
+    return ModelRefusal(
         f"icpfit could not score this request: {type(exc).__name__}: {exc} (a row with a bad "
-        "cell gets its own error; this failed for the request as a whole)",
-        error_code=INVALID_PARAMETER_VALUE,
+        "cell gets its own error; this failed for the request as a whole)"
     )

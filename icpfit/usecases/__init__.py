@@ -17,6 +17,7 @@ result and prints nothing; the CLI renders results (`icpfit.render`), notebooks 
 | rollback    | `models.rollback`             |
 | score       | `scoring.score_file`          |
 | explain     | `scoring.explain`             |
+| queue       | `queue.build_queue`           |
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _HOMES = {
         for n in ("ComparisonReport", "Promotion", "Rollback", "compare", "promote", "rollback")
     },
     "InputTables": ("icpfit.usecases.joins", "InputTables"),
+    **{n: ("icpfit.usecases.queue", n) for n in ("Queue", "build_queue")},
     **{n: ("icpfit.usecases.quarterly", n) for n in ("Retrain", "quarter_of", "retrain")},
     **{
         n: ("icpfit.usecases.scoring", n)

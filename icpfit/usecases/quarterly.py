@@ -18,6 +18,7 @@ from icpfit.registry import (
     RegisteredVersion,
     load_champion,
     log_and_register,
+    recover_dead_trains,
     tracking_uri,
     train_lock,
 )
@@ -40,6 +41,9 @@ from icpfit.training.promotion import (
     should_promote,
 )
 from icpfit.training.run_report import RunReport, build_report
+from icpfit.training.timing import timing_decision
+from icpfit.training.timing_report import timing_section
+from icpfit.usecases.timing import TimingOutcome, timing_for
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class Retrain:
     comparison: Comparison | None
     """This run against the champion it may replace, on the current non-customers."""
     tracking_uri: str
+    timing: TimingOutcome = TimingOutcome()
+    """The timing model trained beside the fit (issue 16), or why there is none."""
 
 
 def git_sha() -> str:
@@ -87,16 +93,20 @@ def retrain(
     holdout once: the comparison reports those numbers and the promotion is decided on them.
     Raises ExportError for an export with errors, TooFewLabels when there are too few matured
     customers, InputError when the report cannot be written; in each case nothing is logged or
-    registered. A failure or signal during registration undoes it (`log_and_register`).
+    registered. A failure or signal during registration undoes it (`log_and_register`); what a
+    train killed outright left behind is cleaned up first, under the lock
+    (`recover_dead_trains`).
     """
     quarter = quarter or quarter_of(as_of)
     step(f"Reading, labelling and featurising as of {as_of}…")
     raw, prepared = labelled_export(config, as_of)
     step("Backtesting the recipes and the baselines on the last quarters…")
     run = train_icp_model(prepared, config, step)
+    timing = timing_for(config, raw, prepared, run, step)
     with train_lock(tracking_uri(), step):
+        recover_dead_trains(config.registry.model_name, config.registry.experiment)
         return judge_and_register(
-            config, raw, prepared, run, quarter, promote, git_commit, step, report_path
+            config, raw, prepared, run, quarter, promote, git_commit, step, report_path, timing
         )
 
 
@@ -110,6 +120,7 @@ def judge_and_register(
     git_commit: str | None,
     step: Callable[[str], object],
     report_path: Path | None,
+    timing: TimingOutcome = TimingOutcome(),
 ) -> Retrain:
     """The part of `retrain` that reads and writes the registry (run under the store's lock)."""
     step("Loading the champion to compare with…")
@@ -118,6 +129,9 @@ def judge_and_register(
     drift = drift_against(champion, population, prepared.features.specs)
     step("Drawing the report…")
     report = build_report(run, prepared, config, quarter, drift)
+    if timing.run is not None:
+        section = timing_section(timing.run)
+        report = replace(report, html=report.html.replace("</body>", section + "</body>"))
     candidate = candidate_model(run, prepared, config, report, quarter, population)
     comparison, decision = (
         None,
@@ -126,6 +140,9 @@ def judge_and_register(
     if champion is not None:
         step(f"Comparing with {champion.label} on this run's holdout and the prospects…")
         comparison, decision = judge(champion, candidate, raw, prepared, config, promote)
+    timed = None
+    if timing.run is not None:
+        timed = (timing.run, timing_decision(decision, timing.run.backtest, promote))
     if report_path is not None:
         step(f"Writing the report to {report_path}…")
         write_report(report.html, report_path)
@@ -141,8 +158,9 @@ def judge_and_register(
         git_commit or git_sha(),
         drift,
         comparison,
+        timed,
     )
-    return Retrain(prepared, run, report, version, drift, comparison, tracking_uri())
+    return Retrain(prepared, run, report, version, drift, comparison, tracking_uri(), timing)
 
 
 def write_report(html: str, path: Path) -> None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from mlflow.exceptions import MlflowException
 
 from icpfit.io import InputError, write_bytes
 from icpfit.registry import LoadedModel, load_model, verified_copy
@@ -24,17 +23,22 @@ from icpfit.serving.batch import (
     score_file as stream_scores,
 )
 from icpfit.serving.delivery import DigestSpec, input_digests
-from icpfit.serving.inputs import ModelInputs, input_gaps, missing_families
+from icpfit.serving.inputs import ModelInputs, input_gaps
 from icpfit.serving.schema import Provenance
 from icpfit.serving.scoring import id_text
 from icpfit.serving.spark import score_with_spark
 from icpfit.usecases.delivery import Delivered, Delivery, check_delivery, deliverer
-from icpfit.usecases.files import check_output_path, read_header, reading, same_file
+from icpfit.usecases.files import (
+    PARQUET_SUFFIXES,
+    check_input_families,
+    check_input_file,
+    check_output_path,
+    check_table_suffix,
+    loading_model,
+    reading,
+    replaced_input,
+)
 from icpfit.usecases.joins import InputTables, Joined, id_column, join_inputs
-
-TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-MODEL_URIS = "give models:/NAME@ALIAS, models:/NAME/VERSION or the path of a logged model"
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ def score_file(
     column), counts the rows where one is blank. `delivery`: compare with the previous run
     (by default the existing `output`), keep only the changed rows, use a CRM's field names,
     write for Excel."""
-    check_table_paths(input_path, output, engine)
+    check_table_paths(input_path, output, engine, tables, delivery)
     check_delivery(delivery, output, engine, contributions)
     loaded = model_at(model_uri)
     if engine == "spark" and (tables != InputTables() or contributions):
@@ -104,7 +108,7 @@ def score_file(
             "--contributions; join technologies and signals upstream"
         )
     joined = join_inputs(loaded.model, tables)
-    check_input_families(input_path, loaded, joined)
+    check_input_families(input_path, loaded.model, joined.join)
     provenance = Provenance.now(loaded.name, loaded.version)
     if engine == "spark":
         summary, blanks = score_on_spark(
@@ -208,7 +212,7 @@ def explain(
         check_output_path(plot, "--plot")
     loaded = model_at(model_uri)
     joined = join_inputs(loaded.model, tables)
-    check_input_families(input_path, loaded, joined)
+    check_input_families(input_path, loaded.model, joined.join)
     row = joined.join(account_row(input_path, account_id, loaded))
     model = loaded.model
     scored = model.predict(None, row.head(1), {"reasons": 0}).iloc[0]
@@ -234,19 +238,42 @@ def explain(
     )
 
 
-def check_table_paths(input_path: Path, output: Path, engine: str) -> None:
+REPLACED = {
+    "--input": "scoring would replace your accounts with their scores",
+    "--technologies": "scoring would replace that table with the scores",
+    "--signals": "scoring would replace that table with the scores",
+    "--previous": "with --changed-only it would keep only this run's changes, and the full "
+    "run it replaces is the baseline the next run compares with",
+}
+"""Why `score --output` may not be each file the run reads, by option."""
+
+
+def check_table_paths(
+    input_path: Path,
+    output: Path,
+    engine: str,
+    tables: InputTables = InputTables(),
+    delivery: Delivery = Delivery(),
+) -> None:
     """Refuse, before anything is read, paths that cannot work: not CSV or Parquet, no input,
-    the output is the input, or (pandas engine: it writes one file) an output that cannot be
-    written."""
+    the output is a file the run reads (the input, a table, the --previous file of a
+    --changed-only run), or (pandas engine: it writes one file) an output that cannot be
+    written. The output may be --previous otherwise: that file is read whole first, and a full
+    run replacing it is the default (no --previous: the existing output)."""
     for path, role in ((input_path, "--input"), (output, "--output")):
-        if path.suffix.lower() not in TABLE_SUFFIXES:
-            raise InputError(f"{role} {path}: use a .csv or .parquet file")
-    if not input_path.is_file():
-        raise InputError(f"{input_path}: input file not found")
-    if same_file(input_path, output):
+        check_table_suffix(path, role)
+    check_input_file(input_path, "--input")
+    read = {
+        "--input": input_path,
+        "--technologies": tables.technologies,
+        "--signals": tables.signals,
+    }
+    if delivery.changed_only and delivery.previous is not None:
+        read["--previous"] = delivery.previous
+    given = replaced_input(output, {o: p for o, p in read.items() if p is not None})
+    if given is not None:
         raise InputError(
-            f"--output {output} is the --input file: scoring would replace your accounts with "
-            "their scores; write to another file"
+            f"--output {output} is the {given} file: {REPLACED[given]}; write to another file"
         )
     if engine == "spark" and not all(
         p.suffix.lower() in PARQUET_SUFFIXES for p in (input_path, output)
@@ -259,36 +286,14 @@ def check_table_paths(input_path: Path, output: Path, engine: str) -> None:
 
 
 def model_at(uri: str) -> LoadedModel:
-    """`load_model`, with a URI that names no loadable model (a wrong path or run, a model whose
-    files are gone) said in words; a registry name, version or alias it lacks is
-    `ModelNotFound`, which lists what the registry has."""
-    try:
+    """`load_model`, a URI that names no model said in words (`files.loading_model`)."""
+    with loading_model(uri):
         return load_model(uri)
-    except MlflowException as exc:
-        raise InputError(f"no model at {uri}: {exc.message}; {MODEL_URIS}") from None
-    except OSError as exc:
-        raise InputError(f"no model at {uri}: {exc.strerror or exc}; {MODEL_URIS}") from None
 
 
 def canonical(rows: pd.DataFrame, loaded: LoadedModel) -> pd.DataFrame:
     mapping = loaded.model.bundle["accounts_columns"]
     return rows.rename(columns={v: k for k, v in mapping.items()})
-
-
-def check_input_families(input_path: Path, loaded: LoadedModel, joined: Joined) -> None:
-    """The file's header, with what the joins add, against the inputs the model uses."""
-    mapping = loaded.model.bundle["accounts_columns"]
-    header = pd.DataFrame(columns=read_header(input_path), dtype="string")
-    id_name = mapping.get("account_id", "account_id")
-    if id_name not in header.columns:
-        raise InputError(
-            f"{input_path.name}: missing required column '{id_name}' "
-            f"(columns found: {', '.join(map(str, header.columns[:8]))})"
-        )
-    columns = canonical(joined.join(header), loaded).columns
-    problems = missing_families(columns, ModelInputs.of(loaded.model.bundle))
-    if problems:
-        raise InputError("\n".join(f"{input_path.name}: {p}" for p in problems))
 
 
 def account_row(input_path: Path, account_id: str, loaded: LoadedModel) -> pd.DataFrame:

@@ -11,7 +11,13 @@ import pytest
 import yaml
 
 from icpfit.config import config_from_dict
-from icpfit.features.sample import SampleExport, generate_sample
+from icpfit.features.sample import SIGNALS, SampleExport, generate_sample
+from icpfit.features.snapshots import (
+    any_trigger_within,
+    month_ends,
+    signal_features,
+    timing_snapshots,
+)
 
 AS_OF = date(2026, 9, 30)
 CANONICAL = {
@@ -248,3 +254,42 @@ def test_a_few_customers_lose_revenue_months_and_the_truth_names_them(
     described = export.drivers["revenue_errors"]
     assert described["in_cents"]["share_of_customers"] == 0.02
     assert described["missing_months"]["share_of_customers"] == 0.05
+
+
+def test_signals_bring_first_opportunities_forward_as_the_truth_says(export: SampleExport):
+    """Issue 16: a signal raises the chance of a first opportunity soon after it, for good and
+    bad fits alike; the truth names the signal that opened each such opportunity."""
+    truth = export.truth.set_index("account_id")
+    signals = export.tables["signals"]
+    deals = export.tables["opportunities"]
+    first = deals.groupby("account_id")["created_date"].min()
+    assert (
+        truth["first_opportunity_date"].dropna()
+        == first.reindex(truth["first_opportunity_date"].dropna().index)
+    ).all()
+    triggered = truth["trigger_date"].dropna()
+    assert 0.05 < len(triggered) / len(first) < 0.5
+    # each recorded trigger is a real signal of that account, shortly before the opportunity
+    pairs = signals.merge(
+        triggered.rename("date").reset_index(), on=["account_id", "date"], how="inner"
+    )
+    assert set(pairs["account_id"]) == set(triggered.index)
+    gap = (truth.loc[triggered.index, "first_opportunity_date"] - triggered).dt.days
+    assert gap.between(3, 400).all() and gap.median() < 40
+    # month by month, an account without a deal yet opens one in the next 60 days far more
+    # often when it had a signal in the last 30 days, for the best and the worst fits alike
+    accounts, as_of = pd.Index(truth.index), pd.Timestamp(AS_OF)
+    won = deals[deals["stage"].eq("won")].groupby("account_id")["close_date"].min()
+    dates = month_ends(as_of - pd.DateOffset(months=36), as_of)
+    snapshots = timing_snapshots(accounts, deals, won, dates, 60, as_of)
+    snapshots = snapshots.subset(snapshots.labelled)
+    recent = signal_features(signals, accounts, snapshots.account, snapshots.day, SIGNALS, (30,))
+    signalled = any_trigger_within(recent, SIGNALS, 30) < np.inf
+    fit = truth["fit_logit"].to_numpy()[snapshots.account]
+    contacted = truth["entry_date"].to_numpy()[snapshots.account] <= dates[snapshots.date]
+    label = snapshots.label
+    for part in (fit < np.quantile(fit, 0.3), fit > np.quantile(fit, 0.7), fit == fit):
+        with_signal = label[part & contacted & signalled].mean()
+        without = label[part & contacted & ~signalled].mean()
+        assert with_signal > 1.4 * without, (with_signal, without)
+    assert export.drivers["timing"]["signal_types"] == list(SIGNALS)

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 
 from icpfit.cli import app
+from icpfit.serving.batch import read_batches
 from icpfit.serving.pyfunc import IcpFitModel
 from tests.e2e.cli import invoke, runner
 from tests.e2e.test_rest import post, server, strict_json  # noqa: F401 - `server` is a fixture
@@ -217,7 +218,12 @@ REFUSED = {
         "ragged.csv line 12: 14 cells where the header has 13; quote values",
         _ragged,
     ),
-    "quote never closed": Refused(score("quote.csv"), "cells where the header has 13", _open_quote),
+    "quote never closed": Refused(
+        score("quote.csv"),
+        "quote.csv: a quote opened on line 12 is never closed, so the rest of the file reads as "
+        'one cell; close it (a quote inside a value is written twice: "")',
+        _open_quote,
+    ),
     "latin-1 text": Refused(score("latin1.csv"), "latin1.csv: not UTF-8 text", _latin1),
     "binary bytes named .csv": Refused(score("binary.csv"), "binary.csv: not UTF-8 text", _binary),
     "no account_id column": Refused(
@@ -315,7 +321,7 @@ REFUSED = {
         compare(models=("--model-a", "models:/icp-fit/1", "--model-b", "models:/icp-fit/99")),
         "models:/icp-fit/99: not in the registry",
     ),
-    "compare: input does not exist": Refused(compare("nope.csv"), "nope.csv: file not found"),
+    "compare: input does not exist": Refused(compare("nope.csv"), "nope.csv: input file not found"),
     "compare: input not parquet": Refused(
         compare("bad.parquet"), "bad.parquet: ", _garbage_parquet
     ),
@@ -330,6 +336,62 @@ def test_a_bad_input_is_refused_with_a_message_and_nothing_is_written(rows, case
     assert case.message in one_line(result.stderr + result.stdout)
     assert Path("few.csv").read_bytes() == before  # the input is never touched
     assert not Path("out.csv").exists()
+
+
+LOCAL = ("--technologies", "technologies.csv", "--signals", "signals.csv", *AS_OF)
+"""The tables as copies in the test's folder: a run that wrongly wrote over one of them must not
+reach the session's export under data/."""
+
+OUTPUT_IS_READ = {
+    "signals": (
+        ("--output", "signals.csv"),
+        "--output signals.csv is the --signals file: scoring would replace that table with the "
+        "scores; write to another file",
+    ),
+    "technologies, spelt differently": (
+        ("--output", "./technologies.csv"),
+        "--output technologies.csv is the --technologies file: scoring would replace that table",
+    ),
+    "signals by a symlink": (
+        ("--output", "link.csv"),
+        "--output link.csv is the --signals file",
+    ),
+    "previous of a --changed-only run": (
+        ("--output", "first.csv", "--previous", "first.csv", "--changed-only"),
+        "--output first.csv is the --previous file: with --changed-only it would keep only this "
+        "run's changes",
+    ),
+}
+
+
+@pytest.fixture
+def local_tables(rows) -> dict[str, bytes]:
+    """technologies.csv, signals.csv (and link.csv to it), first.csv, a full scored run: their
+    bytes."""
+    for name in ("technologies.csv", "signals.csv"):
+        shutil.copy(Path("data") / name, name)
+    Path("link.csv").symlink_to(Path("signals.csv").resolve())
+    icpfit("score", "--input", "few.csv", "--output", "first.csv", *LOCAL)
+    return {n: Path(n).read_bytes() for n in ("technologies.csv", "signals.csv", "first.csv")}
+
+
+@pytest.mark.parametrize(("args", "message"), OUTPUT_IS_READ.values(), ids=OUTPUT_IS_READ.keys())
+def test_score_refuses_to_write_over_a_file_it_reads(local_tables, args, message):
+    result = icpfit("score", "--input", "few.csv", *LOCAL, *args, code=1)
+    assert message in one_line(result.stderr + result.stdout)
+    assert {n: Path(n).read_bytes() for n in local_tables} == local_tables
+    assert Path("link.csv").is_symlink()
+
+
+def test_a_full_run_may_replace_the_previous_file_it_compares_with(local_tables):
+    """--previous naming the output is what a run without --previous does: the previous file is
+    read whole first, and the new full file becomes the next baseline."""
+    result = icpfit(
+        *("score", "--input", "few.csv", "--output", "first.csv", "--previous", "first.csv"),
+        *LOCAL,
+    )
+    assert "Compared with the previous run in first.csv" in one_line(result.stdout)
+    assert len(pd.read_csv("first.csv")) == ROWS
 
 
 # Scored: one output row per input row, in order, ids as text, bad rows with their own error ------
@@ -653,11 +715,10 @@ NULL_WORDS = {
 }
 """pyarrow's CSV reader reads these as missing (serving/batch.py, `read_batches`); ids are
 generated without them until it reads ids as written (issue 15, `NA` ids)."""
-ID = st.text(
-    st.characters(exclude_categories=("Cs",), exclude_characters="\r"), min_size=1, max_size=10
-).filter(lambda t: t.strip() not in NULL_WORDS)
-"""Ids without a carriage return: the CSV writer (serving/batch.py, `_write`) leaves a bare \r
-unquoted, so the row would break in two for any reader of the scored file."""
+ID = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=10).filter(
+    lambda t: t.strip() not in NULL_WORDS
+)
+"""Any text, carriage returns and line breaks too (the scored CSV quotes them)."""
 COLUMNS = ("industry", "employees", "annual_revenue", "country", "web_visits_monthly")
 
 
@@ -682,6 +743,34 @@ def test_any_cells_give_one_row_per_input_row_in_order(rows, ids, cells):
         out = _read(str(target))
     assert list(out["account_id"]) == ids
     assert (out["fit_tier"].notna() | out["error"].notna()).all()
+
+
+def test_line_breaks_and_carriage_returns_in_cells_come_out_intact(rows):
+    """Quoted multi-line cells and lone carriage returns, in ids and in a text column: one row
+    out per row in, for any CSV reader, ids as written (serving/batch.py `csv_text`)."""
+    given = rows.astype(object)
+    given.loc[0, "account_id"] = "ACC\rCR"
+    given.loc[1, "account_id"] = 'ACC\nLF, "two"\r\nlines'
+    given.loc[2, "industry"] = "Software\r"
+    given.loc[3, "industry"] = 'Acme, "Inc."\nand sons\n'
+    given.to_csv("cells.csv", index=False, quoting=csv.QUOTE_ALL)  # a bare \r would end a line
+    plain = with_cell(rows, 2, "industry", "Software")
+    plain.to_csv("plain.csv", index=False)
+    for source, target in (("cells.csv", "out.csv"), ("plain.csv", "plain-out.csv")):
+        result = icpfit("score", "--input", source, "--output", target, *TABLES, *AS_OF)
+        assert f"{ROWS} rows scored" in one_line(result.stdout)
+    out = _read("out.csv")
+    assert_rows_out_as_in(given, out)
+    assert out["error"].isna().all()
+    assert out.loc[:1, "account_id"].tolist() == ["ACC\rCR", 'ACC\nLF, "two"\r\nlines']
+    with Path("out.csv").open(newline="", encoding="utf-8") as handle:
+        assert sum(1 for _ in csv.reader(handle)) == ROWS + 1  # any CSV reader: same rows
+    assert list(next(read_batches(Path("out.csv")))["account_id"][:2]) == list(
+        given["account_id"][:2]
+    )
+    # the text cell was read whole: it scores as the same industry without its \r
+    same = ["fit_probability", "fit_tier", "reason_1", "risk_1"]
+    assert out.loc[2, same].tolist() == _read("plain-out.csv").loc[2, same].tolist()
 
 
 def test_spark_gives_the_same_row_errors_and_text_ids(shared, rows):

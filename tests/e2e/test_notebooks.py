@@ -68,7 +68,8 @@ def test_quarterly_retrain_registers_compares_and_promotes(tmp_path, monkeypatch
     code = execute("quarterly_retrain.ipynb", tmp_path, monkeypatch)
     text = "\n".join(shown(cell) for cell in code)
     uri, client = store_of(tmp_path / "quarterly_retrain" / "mlflow.db")
-    assert re.search(r"^v1 → champion: first model", text, re.M)
+    assert re.search(r"^v1 → champion: forced", text, re.M)
+    assert client.get_model_version("icp-fit", "1").tags["forced"] == "true"
     assert re.search(r"^v2 → challenger$", text, re.M)
     assert {str(v.version) for v in client.search_model_versions("name='icp-fit'")} == {"1", "2"}
 
@@ -141,3 +142,20 @@ def test_explain_scores_for_sales_scores_explains_and_writes_the_crm_file(tmp_pa
     cli = pd.read_csv(tmp_path / "cli.csv")
     np.testing.assert_allclose(crm["fit_probability"], cli["fit_probability"], rtol=1e-9)
     assert list(crm["fit_tier"]) == list(cli["fit_tier"])
+
+
+def test_sales_development_morning_trains_both_models_and_reads_the_queue(tmp_path, monkeypatch):
+    code = execute("sales_development_morning.ipynb", tmp_path, monkeypatch)
+    text = "\n".join(shown(cell) for cell in code)
+    folder = tmp_path / "sales_development_morning"
+    uri, client = store_of(folder / "mlflow.db")
+    assert re.search(r"^icp-fit v1 → champion: forced", text, re.M)
+    assert re.search(r"^icp-timing v1 → champion: forced .*priority vs fit alone", text, re.M)
+    timing = client.get_model_version("icp-timing", "1")
+    assert timing.tags["fit_model"] == "icp-fit/1"
+    # the three rows it reads are the queue's first three, as written to the file
+    queue = pd.read_csv(folder / "queue.csv", dtype={"account_id": str})
+    for row in queue.head(3).itertuples():
+        assert f"#{row.rank} {row.account_id} — tier {row.fit_tier}" in text
+        assert f"why now:   {row.why_now}" in text
+    assert "Who to call today" in (folder / "queue.html").read_text()

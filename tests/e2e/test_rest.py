@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from icpfit.registry import load_model
+from icpfit.serving.inputs import ModelInputs
 from tests.e2e.cli import invoke
 from tests.e2e.conftest import Registry
 
@@ -74,7 +76,15 @@ def server(registry: Registry, tmp_path_factory) -> Iterator[str]:
 
 def post(url: str, rows: pd.DataFrame) -> tuple[int, str]:
     """POST `rows` as `dataframe_records` (blank cells as JSON null); the status and body."""
-    records = json.loads(rows.to_json(orient="records"))
+    return post_records(url, records_of(rows))
+
+
+def records_of(rows: pd.DataFrame) -> list[dict]:
+    return json.loads(rows.to_json(orient="records"))
+
+
+def post_records(url: str, records: list[dict]) -> tuple[int, str]:
+    """POST `records` as `dataframe_records`; the status and body."""
     request = urllib.request.Request(
         f"{url}/invocations",
         data=json.dumps({"dataframe_records": records}, allow_nan=False).encode(),
@@ -187,3 +197,73 @@ def test_a_request_without_the_tech_stack_is_refused(shared, server):
     status, message = post(server, shared.model_rows(3).drop(columns=["tech_stack"]))
     # refused, not scored as if nobody had technologies
     assert status == 400 and "this model uses technologies" in message
+
+
+CHAMPION = "models:/icp-fit@champion"
+
+
+def model_inputs() -> ModelInputs:
+    """What the champion reads (its account columns, technologies, signal counts)."""
+    return ModelInputs.of(load_model(CHAMPION).model.bundle)
+
+
+def without(record: dict, *keys: str) -> dict:
+    return {k: v for k, v in record.items() if k not in keys}
+
+
+def test_only_the_account_id_is_required_by_the_logged_signature(shared):
+    inputs = mlflow.models.get_model_info(CHAMPION).signature.inputs
+    assert inputs.required_input_names() == ["account_id"]
+    assert "tech_stack" in inputs.optional_input_names()
+
+
+def test_a_record_that_omits_a_key_is_scored_as_if_its_cell_were_null(shared, server):
+    """JSON clients often leave a key out instead of sending null. The other records still have
+    it, so the column is there and that record's cell is blank: it is scored as a null is."""
+    inputs = model_inputs()
+    left_out = [*inputs.account_columns[:2], inputs.tech_stack_column, *inputs.signal_columns[:1]]
+    given = records_of(shared.model_rows(len(left_out) + 2))
+    pairs = list(zip(given, left_out, strict=False))  # record i leaves out left_out[i]
+    omitted = [*(without(r, column) for r, column in pairs), *given[len(pairs) :]]
+    nulled = [*(dict(r, **{column: None}) for r, column in pairs), *given[len(pairs) :]]
+
+    answer, as_null, as_given = (
+        pd.DataFrame(strict_json(post_records(server, body)[1])["predictions"])
+        for body in (omitted, nulled, given)
+    )
+
+    assert answer["error"].isna().all()
+    pd.testing.assert_frame_equal(
+        answer.drop(columns="scored_at"), as_null.drop(columns="scored_at")
+    )
+    changed = answer["data_coverage"] < as_given["data_coverage"]
+    # an account column or the tech stack left out is read as unknown (coverage drops), not
+    # ignored; the two whole records are untouched
+    assert list(changed[:3]) == [True, True, True] and not changed.iloc[-2:].any()
+
+
+def test_a_column_the_model_uses_missing_from_every_record_is_refused_by_name(shared, server):
+    """Absent from every record, the column is absent from the request: the model refuses
+    (MissingInputs, HTTP 400) naming it, rather than score every account as unknown for it."""
+    inputs = model_inputs()
+    absent = inputs.account_columns[:2]
+    records = [without(r, *absent) for r in records_of(shared.model_rows(3))]
+
+    status, body = post_records(server, records)
+
+    assert status == 400, body
+    refused = strict_json(body)
+    assert refused["error_code"] == "INVALID_PARAMETER_VALUE" and "stack_trace" not in refused
+    names = ", ".join(inputs.export_name(c) for c in absent)
+    assert (
+        f"this model uses the account column(s) {names}, which the input lacks"
+        in (refused["message"])
+    )
+    assert "Traceback" not in body
+
+
+def test_a_refusal_does_not_echo_the_request(shared, server):
+    rows = shared.model_rows(3).drop(columns=["tech_stack"])
+    status, body = post(server, rows)
+    assert status == 400 and "this model uses technologies" in body
+    assert not any(account in body for account in rows["account_id"]), body

@@ -87,7 +87,7 @@ def test_same_data_and_seed_give_identical_predictions(trained):
 
 
 def test_too_few_ideal_customers_is_refused_with_the_counts_and_knobs():
-    _, config, result = prepared_sample(600, seed=2)
+    _, config, result = prepared_sample(500, seed=2)
     with pytest.raises(
         TooFewLabels,
         match=r"too few labelled customers.*more ideal customers.*labels\.window_months",
