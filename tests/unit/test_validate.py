@@ -204,8 +204,7 @@ def test_dates_after_as_of_are_counted_per_table(export_frames):
     )
     warnings = messages({**export_frames, "technologies": techs}, "warning")
     assert warnings == [  # the row's line: the header is line 1, three rows before it
-        "technologies.csv: 1 rows dated after as_of 2026-09-30 are ignored for this cutoff "
-        "(line 5)"
+        "technologies.csv: 1 rows dated after as_of 2026-09-30 are ignored for this cutoff (line 5)"
     ]
 
 
