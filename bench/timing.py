@@ -43,6 +43,8 @@ from icpfit.serving.queue import NO_TRIGGER, rank_queue, timing_inputs, why_now
 from icpfit.serving.timing_model import IcpTimingModel
 from icpfit.training.timing import (
     FIT_FEATURE,
+    KEEP_NEGATIVES,
+    NEGATIVES_PER_POSITIVE,
     ROUNDS,
     STOPPING,
     TimingFrame,
@@ -325,7 +327,9 @@ def sizes(done: dict[str, dict]) -> str:
         f"(horizon {HORIZON} days), {snap['positives']:,} positive. {feats['features']} features "
         f"({feats['trigger_features']} trigger features, windows {WINDOWS} days, and "
         f"{FIT_FEATURE}, random here). fit_timing on {fit['rows']:,} rows{sampled}: "
-        f"{fit['trees_grown']} rounds run, best {fit['rounds']} kept."
+        f"{fit['trees_grown']} rounds run, best {fit['rounds']} kept; it learns from every "
+        f"positive and a seeded sample of the negatives (at least {KEEP_NEGATIVES:,}, "
+        f"{NEGATIVES_PER_POSITIVE} per positive), weighted up by the inverse of their share."
     )
 
 
