@@ -343,7 +343,7 @@ def split_months(snapshots: Snapshots, settings: TimingSettings) -> tuple[np.nda
     start = snapshots.dates[held[0]]
     learn_by = (start - pd.Timestamp("1970-01-01")).days - settings.horizon_days
     learn = snapshots.labelled & (snapshots.day <= learn_by)
-    holdout = np.isin(snapshots.date, held)
+    holdout = snapshots.labelled & np.isin(snapshots.date, held)
     if not learn.any():
         raise NoTimingData(
             "no snapshot month's horizon ended before the held-out months; fix: raise "
@@ -356,15 +356,14 @@ def train_timing_model(
     frame: TimingFrame,
     holdout_frame: TimingFrame,
     learn: np.ndarray,
+    held: np.ndarray,
     settings: TimingSettings,
     seed: int,
 ) -> TimingRun:
-    """Judge on the holdout (`holdout_frame`: its fit feature from the fit model as of the
-    holdout's start, learning rows `learn`), then grow the same number of trees on every
+    """Learn on rows `learn` and judge on rows `held` of `holdout_frame` (its fit feature from
+    the fit model as of the holdout's start), then grow the same number of trees on every
     labelled snapshot of `frame` (fit feature from this run's fit model)."""
     features = feature_names(frame.triggers, settings.windows_days)
-    held = ~learn & holdout_frame.snapshots.labelled
-    held &= np.isin(holdout_frame.snapshots.date, _held_dates(holdout_frame.snapshots, settings))
     judged = fit_timing(holdout_frame.rows(learn), features, seed)
     holdout = holdout_frame.rows(held)
     backtest = queue_backtest(
@@ -385,11 +384,6 @@ def train_timing_model(
         trained_through=snaps.dates[snaps.date.max()],
         example=every.features.head(3).reset_index(drop=True),
     )
-
-
-def _held_dates(snapshots: Snapshots, settings: TimingSettings) -> np.ndarray:
-    labelled_dates = np.unique(snapshots.date[snapshots.labelled])
-    return labelled_dates[-settings.holdout_months :]
 
 
 def timing_decision(fit: Decision, backtest: QueueBacktest, mode: Mode) -> Decision:

@@ -104,4 +104,4 @@ def train_timing(
         triggers,
     )
     step("Timing: learning when accounts come in market, judged on the held-out months…")
-    return train_timing_model(frame, backtest_frame, learn, settings, seed)
+    return train_timing_model(frame, backtest_frame, learn, holdout, settings, seed)

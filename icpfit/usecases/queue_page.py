@@ -25,18 +25,20 @@ th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: 
 </style></head><body>
 <h1>Who to call today</h1>
 <p class="meta">As of {{ as_of }} &middot; top {{ capacity }}{{ " per owner" if per_owner else "" }}
-&middot; ranked by priority = P(ideal fit) &times; P(new opportunity within the horizon)
+&middot; ranked by priority = P(ideal fit) &times; P(new opportunity within the horizon),
+"in market" being the second
 &middot; models {{ fit_model }} and {{ timing_model }}</p>
 {% for owner, rows in groups %}
 {% if per_owner %}<h2>{{ owner }}</h2>{% endif %}
 <table><thead><tr><th class="num">#</th><th>Account</th><th>Fit</th><th>Why now</th>
-<th>Why a fit</th><th class="num">Priority</th></tr></thead><tbody>
+<th>Why a fit</th><th class="num">In market</th><th class="num">Priority</th></tr></thead><tbody>
 {% for row in rows %}<tr>
 <td class="num">{{ row.rank }}</td><td>{{ row.account_id }}</td>
 <td><span class="tier">{{ row.fit_tier }}</span> ({{ row.fit_score }})</td>
 <td class="now">{{ row.why_now }}</td>
 <td class="fit">{% for reason in row.reasons %}{{ reason }}
 {%- if not loop.last %}<br>{% endif %}{% endfor %}</td>
+<td class="num">{{ "%.0f%%"|format(100 * row.timing_score) }}</td>
 <td class="num">{{ "%.3f"|format(row.priority) }}</td>
 </tr>{% endfor %}
 </tbody></table>
