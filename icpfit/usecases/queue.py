@@ -13,8 +13,8 @@ from icpfit.config import IcpConfig
 from icpfit.features.labels import acquisition_dates, opportunity_status
 from icpfit.features.problems import RawTable, errors_of
 from icpfit.features.validate import CrmExport, validate_export
-from icpfit.io import ExportError, read_export, write_table, write_text
-from icpfit.registry import LoadedModel
+from icpfit.io import ExportError, InputError, read_export, write_table, write_text
+from icpfit.registry import LoadedModel, ModelNotFound
 from icpfit.serving.queue import (
     QUEUE_COLUMNS,
     queue_exclusions,
@@ -63,7 +63,7 @@ def build_queue(
     raw, export = read_checked_export(config, as_of)
     as_of = as_of or latest_date(export)
     fit = model_at(fit_uri or f"models:/{config.registry.model_name}@champion")
-    timing = model_at(timing_uri or f"models:/{config.timing.model_name}@champion")
+    timing = timing_model_at(timing_uri or f"models:/{config.timing.model_name}@champion")
     step(f"Scoring fit of {len(raw['accounts'].frame):,} accounts as of {as_of}…")
     fit_rows = _fit_rows(config, raw["accounts"].frame, fit, as_of)
     scored = _fit_scores(fit, fit_rows, reasons=0)
@@ -149,6 +149,18 @@ def _queue_rows(
         as_of=as_of.isoformat(),
     )
     return rows[[c for c in QUEUE_COLUMNS if c in rows.columns]]
+
+
+def timing_model_at(uri: str) -> LoadedModel:
+    """The timing model, or an error that says where one comes from."""
+    try:
+        return model_at(uri)
+    except (InputError, ModelNotFound) as exc:
+        raise InputError(
+            f"{exc}; the queue needs a timing model: `icpfit train` registers one beside the "
+            "fit model when the export has signals and opportunity created dates (see its "
+            "'no timing model' note otherwise)"
+        ) from None
 
 
 def _version_notes(fit: LoadedModel, timing: LoadedModel) -> tuple[str, ...]:
