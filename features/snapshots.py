@@ -24,8 +24,19 @@ NO_DAY = np.iinfo(np.int64).min
 """A missing date, as a day number."""
 RECENCY_CAP = 3650.0
 """Days since a signal type an account never had: ten years, so trees split it with the old."""
-NEW_BUSINESS = ("new",)
-"""Opportunity types that count as an account coming in market (a blank type counts too)."""
+EXISTING_BUSINESS = (
+    "expansion",
+    "renewal",
+    "upsell",
+    "upgrade",
+    "cross-sell",
+    "cross sell",
+    "existing business",
+    "existing customer",
+)
+"""Opportunity types that are not an account coming in market. Any other type counts (CRMs
+call new business 'new', 'New Business', 'New Customer', 'newbusiness'), and so does a blank;
+a snapshot is never a customer, so its next opportunity is new business whatever its type."""
 
 
 @dataclass(frozen=True)
@@ -123,12 +134,16 @@ def timing_snapshots(
 def _opportunity_days(
     accounts: pd.Index, opportunities: pd.DataFrame, as_of: pd.Timestamp
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Account code, created day and close day (NO_DAY while open) of each dated opportunity."""
+    """Account code, created day and close day (NO_DAY while open) of each opportunity. One
+    still open without a created date blocks its account from the first snapshot on (the queue
+    counts it as open too); a closed one without it cannot say when it was open and is left
+    out."""
     who = account_codes(opportunities["account_id"], accounts)
     created = day_numbers(opportunities["created_date"])
     closed = day_numbers(opportunities["close_date"])
     still_open = opportunities["stage"].eq("open").to_numpy() | (closed > day_numbers([as_of])[0])
     closed = np.where(still_open, NO_DAY, closed)
+    created = np.where(still_open & (created == NO_DAY), NO_DAY + 1, created)
     keep = (who >= 0) & (created != NO_DAY)
     return who[keep], created[keep], closed[keep]
 
@@ -141,10 +156,11 @@ def _in_market(
     n_dates: int,
 ) -> np.ndarray:
     """(account, date) -> a new-business opportunity was created in (date, date + horizon]."""
-    kind = (
-        opportunities["type"] if "type" in opportunities else pd.Series(pd.NA, opportunities.index)
-    )
-    new = kind.isna().to_numpy() | kind.isin(NEW_BUSINESS).to_numpy()
+    if "type" in opportunities:
+        kind = opportunities["type"].astype("string").str.strip().str.lower()
+        new = kind.isna().to_numpy() | ~kind.isin(EXISTING_BUSINESS).fillna(False).to_numpy()
+    else:
+        new = np.ones(len(opportunities), dtype=bool)
     who = account_codes(opportunities["account_id"], accounts)
     created = day_numbers(opportunities["created_date"])
     keep = new & (who >= 0) & (created != NO_DAY)

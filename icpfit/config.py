@@ -310,8 +310,6 @@ class TimingSettings(_Section):
             self.windows_days
         ):
             raise ValueError("timing.windows_days: each window at least 1 day, each once")
-        if any(w < 1 for w in self.windows_days):
-            raise ValueError("timing.windows_days: every window must be at least 1 day")
         needed = self.holdout_months + (self.horizon_days + 29) // 30 + 2
         if self.history_months < needed:
             raise ValueError(
@@ -381,6 +379,15 @@ class IcpConfig(_Section):
         problems = param_problems(self.model.params)
         if problems:
             raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _two_model_names(self) -> IcpConfig:
+        if self.timing.model_name == self.registry.model_name:
+            raise ValueError(
+                f"timing.model_name: {self.timing.model_name!r} is registry.model_name too; the "
+                "timing model needs its own registered model (default icp-timing)"
+            )
         return self
 
     def required_tables(self) -> tuple[str, ...]:

@@ -100,10 +100,20 @@ def log_and_register(
         with signals_held():
             run_id = started[0] if started else None
             undo_registration(name, aliases, run_id)
-            if timing is not None:
+            if timing is not None and _registered(timing_name, run_id):
                 undo_registration(timing_name, timing_aliases, run_id)
         raise
     return RegisteredVersion(name, version.version, active.info.run_id, decision, timed)
+
+
+def _registered(name: str, run_id: str | None) -> bool:
+    """Whether `run_id` registered a version of `name` (or moved its aliases: then it did)."""
+    if run_id is None:
+        return False
+    try:
+        return bool(MlflowClient().search_model_versions(f"name='{name}' and run_id='{run_id}'"))
+    except MlflowException:
+        return True  # cannot tell: undo, which is safe
 
 
 def _register_timing(

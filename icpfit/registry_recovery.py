@@ -123,10 +123,17 @@ def recover_dead_trains(model_name: str, experiment: str | None = None) -> list[
     lines = []
     for run, why in sorted(dead, key=lambda found: found[0].info.start_time or 0, reverse=True):
         also = _other_models(client, model_name, run.info.run_id)
-        others = [_undo_model(client, name, run, name) for name in also]
+        others = [_undo_model(client, name, run, _tag_model(run, name)) for name in also]
         lines.append(_clean_up(client, model_name, run, why, [p for o in others for p in o]))
         _log.warning(lines[-1])
     return lines
+
+
+def _tag_model(run: Run, name: str) -> str | None:
+    """Whose previous-alias tags describe `name` in `run`: its own (`….<name>`, a model the
+    run registered beside the fit, such as the timing model), else the fit model's."""
+    own = [previous_tag(alias, name) for alias in ALIASES]
+    return name if any(tag in run.data.tags for tag in own) else None
 
 
 def _other_models(client: MlflowClient, name: str, run_id: str) -> list[str]:
@@ -162,7 +169,7 @@ def _clean_up(
 ) -> str:
     """Aliases back, versions deleted, run FAILED, in that order; the line that says so."""
     run_id = run.info.run_id
-    done = _undo_model(client, name, run, None)
+    done = _undo_model(client, name, run, _tag_model(run, name))
     client.set_tag(run_id, RECOVERED_TAG, f"marked FAILED by a later icpfit: {why}")
     client.set_terminated(run_id, "FAILED")
     if not done:

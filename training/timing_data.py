@@ -61,9 +61,12 @@ def fit_probabilities(
     config: IcpConfig,
     snapshots: Snapshots,
 ) -> np.ndarray:
-    """The fit model's probability of every account at every labelled snapshot date, from
-    its features as known that day (technologies first seen later and signals dated later do
-    not exist yet). One vectorised scoring of all accounts per date."""
+    """The fit model's probability of every account at every labelled snapshot date: its
+    technologies first seen by then (when the export dates them) and its signal counts up to
+    then. Account columns have one value per account, today's, so web visits or open job
+    postings that rose around a deal are seen at every earlier month too: the export has no
+    history of them (README, "What the timing model learns from"). One vectorised scoring of
+    all accounts per date."""
     accounts = snapshots.accounts
     table = np.full((len(accounts), len(snapshots.dates)), np.nan, dtype=np.float32)
     for code in np.unique(snapshots.date[snapshots.labelled]):

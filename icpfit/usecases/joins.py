@@ -85,20 +85,25 @@ def signals_joiner(model: IcpFitModel, path: Path, as_of: date) -> Joined:
     signal columns. An account the table does not mention had no signal: its counts are 0.
     Signals dated after `as_of` are not counted, and exact duplicate rows count once, as in
     training (both said in a note)."""
-    bundle = model.bundle
-    specs = tuple(s for s in specs_from_bundle(bundle) if s.name.startswith("signals_"))
-    table = read_signals(path, bundle.get("signals_columns", {}))
+    table = read_signals(path, model.bundle.get("signals_columns", {}))
+    return signal_table_joiner(model, table, as_of, path.name)
+
+
+def signal_table_joiner(model: IcpFitModel, table: pd.DataFrame, as_of: date, label: str) -> Joined:
+    """`signals_joiner` on a signals table already read and typed (account_id, date,
+    signal_type): `icpfit queue` passes the validated export's, read with its date_format."""
+    specs = tuple(s for s in specs_from_bundle(model.bundle) if s.name.startswith("signals_"))
+    table = table[["account_id", "date", "signal_type"]]
     duplicated = table.duplicated(keep="first")
     table = table[~duplicated]
     future = int((table["date"] > pd.Timestamp(as_of)).sum())
     accounts = pd.Index(table["account_id"].dropna().unique(), name="account_id")
     reference = pd.Series(pd.Timestamp(as_of), index=accounts)
     counts = signal_counts(table, reference, specs)
-    notes = (f"{path.name}: {future:,} signals dated after {as_of} not counted",) if future else ()
+    notes = (f"{label}: {future:,} signals dated after {as_of} not counted",) if future else ()
     if duplicated.any():
         notes += (
-            f"{path.name}: {int(duplicated.sum()):,} exact duplicate rows collapsed (as training "
-            "does)",
+            f"{label}: {int(duplicated.sum()):,} exact duplicate rows collapsed (as training does)",
         )
 
     def join(rows: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from icpfit.serving.queue import (
     why_now,
 )
 from icpfit.serving.schema import Provenance
-from icpfit.usecases.joins import InputTables, join_inputs
+from icpfit.usecases.joins import InputTables, join_inputs, signal_table_joiner
 from icpfit.usecases.queue_inputs import check_queue_request, latest_date, read_owners
 from icpfit.usecases.queue_page import queue_page
 from icpfit.usecases.scoring import model_at
@@ -62,10 +62,10 @@ def build_queue(
     step("Reading the export…")
     raw, export = read_checked_export(config, as_of)
     as_of = as_of or latest_date(export)
-    fit = model_at(fit_uri or f"models:/{config.registry.model_name}@champion")
+    fit = fit_model_at(fit_uri or f"models:/{config.registry.model_name}@champion")
     timing = timing_model_at(timing_uri or f"models:/{config.timing.model_name}@champion")
     step(f"Scoring fit of {len(raw['accounts'].frame):,} accounts as of {as_of}…")
-    fit_rows = _fit_rows(config, raw["accounts"].frame, fit, as_of)
+    fit_rows = _fit_rows(config, raw["accounts"].frame, fit, export, as_of)
     scored = _fit_scores(fit, fit_rows, reasons=0)
     excluded = exclusions(export, config, scored, as_of)
     candidates = excluded.index[excluded.eq("").to_numpy()]
@@ -154,13 +154,23 @@ def _queue_rows(
 def timing_model_at(uri: str) -> LoadedModel:
     """The timing model, or an error that says where one comes from."""
     try:
-        return model_at(uri)
+        loaded = model_at(uri)
     except (InputError, ModelNotFound) as exc:
         raise InputError(
             f"{exc}; the queue needs a timing model: `icpfit train` registers one beside the "
             "fit model when the export has signals and opportunity created dates (see its "
             "'no timing model' note otherwise)"
         ) from None
+    if getattr(loaded.model, "bundle", {}).get("kind") != "icp-timing":
+        raise InputError(f"{uri} is not a timing model (`icpfit train` registers icp-timing)")
+    return loaded
+
+
+def fit_model_at(uri: str) -> LoadedModel:
+    loaded = model_at(uri)
+    if "accounts_columns" not in getattr(loaded.model, "bundle", {}):
+        raise InputError(f"{uri} is not a fit model (`icpfit train` registers icp-fit)")
+    return loaded
 
 
 def _version_notes(fit: LoadedModel, timing: LoadedModel) -> tuple[str, ...]:
@@ -175,15 +185,18 @@ def _version_notes(fit: LoadedModel, timing: LoadedModel) -> tuple[str, ...]:
     return ()
 
 
-def _fit_rows(config: IcpConfig, accounts: pd.DataFrame, fit: LoadedModel, as_of: date):
-    """Every account as the fit model reads it: the export's column names, with the
-    technologies and signals tables joined as of `as_of` (index: the account id, trimmed)."""
+def _fit_rows(
+    config: IcpConfig, accounts: pd.DataFrame, fit: LoadedModel, export: CrmExport, as_of: date
+):
+    """Every account as the fit model reads it: the export's column names, the technologies
+    table joined, and the signal counts as of `as_of` from the validated signals (read with the
+    config's date_format); index: the account id, trimmed."""
     mapping = fit.model.bundle["accounts_columns"]
     rows = accounts.rename(columns=mapping).reset_index(drop=True)
-    tables = InputTables(
-        technologies=config.path_of("technologies"), signals=config.path_of("signals"), as_of=as_of
-    )
+    tables = InputTables(technologies=config.path_of("technologies"), as_of=as_of)
     joined = join_inputs(fit.model, tables).join(rows)
+    label = export.files.get("signals", "signals")
+    joined = signal_table_joiner(fit.model, export.signals, as_of, label).join(joined)
     joined = joined.set_axis(accounts["account_id"].astype(str).str.strip().to_numpy())
     return joined[~joined.index.duplicated()]  # validation reports repeated ids
 

@@ -36,6 +36,8 @@ def check_queue_request(
     if capacity < 1:
         raise InputError(f"--capacity must be at least 1 (got {capacity})")
     check_queue_paths(config, output, owners, html)
+    if owners is not None:
+        read_owners(owners)  # a bad owners file fails before any scoring
     if config.data.signals is None:
         raise InputError(
             f"{config.source.name if config.source else 'config'}: data.signals is not set; the "
@@ -81,6 +83,12 @@ def read_owners(path: Path) -> pd.Series:
             f"--owners {path.name}: missing column '{missing[0]}'; it needs account_id and owner"
         )
     ids = table["account_id"].astype("string").str.strip()
+    blank = ids.isna() | ids.eq("")
+    if blank.any():
+        raise InputError(
+            f"--owners {path.name}: {int(blank.sum()):,} rows without an account_id; fix: "
+            "every row names an account and its owner"
+        )
     repeated = ids[ids.duplicated(keep=False) & ids.notna()]
     if len(repeated):
         raise InputError(

@@ -154,6 +154,8 @@ def test_queue_per_owner_ranks_within_each_owner(shared, queue, tmp_path):
         (("--capacity", "5", "--output", "q.txt"), 1, "use a .csv or .parquet file"),
         (("--capacity", "5", "--output", "data/signals.csv"), 1, "is the signals table"),
         (("--capacity", "5", "--html", "q.csv"), 1, "use a .html file"),
+        (("--capacity", "5", "--timing-model", "models:/icp-fit@champion"), 1, "not a timing"),
+        (("--capacity", "5", "--fit-model", "models:/icp-timing@champion"), 1, "not a fit model"),
     ],
 )
 def test_queue_refuses_bad_requests_with_a_message(shared, tmp_path, args, code, message):
@@ -176,3 +178,14 @@ def test_promote_and_rollback_move_the_timing_model_with_its_fit_model(store_cop
     assert "icp-fit: champion moved back from v2 to v1" in back.stdout
     assert f"{TIMING} v1, registered with it, is champion (was: 2)" in back.stdout
     assert str(client.get_registered_model(TIMING).aliases["champion"]) == "1"
+
+
+def test_an_owners_file_with_blank_ids_is_refused_before_any_scoring(shared, tmp_path):
+    owners = tmp_path / "owners.csv"
+    owners.write_text("account_id,owner\nACC-000001,ann\n,bob\n,cy\n")
+    result = invoke(
+        "queue", "--config", shared.config, "--capacity", "5", "--owners", owners,
+        "--output", tmp_path / "q.csv", code=1,
+    )  # fmt: skip
+    assert "owners.csv: 2 rows without an account_id" in result.output
+    assert "Scoring" not in result.output and not (tmp_path / "q.csv").exists()

@@ -143,3 +143,14 @@ def test_a_window_of_w_days_counts_a_signal_exactly_w_days_old():
     # 30 days old: inside the 30-day window, as "any trigger in the last 30 days" counts it
     assert features["days_since_hiring"].tolist() == [30.0, 31.0]
     assert features["hiring_last_30d"].tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("kind", ["New Business", "new customer", "newbusiness", None])
+def test_any_type_but_existing_business_counts_as_coming_in_market(kind):
+    opportunities = _opportunities([("d", "2026-03-10", "2026-03-30", "lost")]).assign(type=kind)
+    assert _snapshots(opportunities, {}).label.any()
+
+
+def test_an_open_deal_without_a_created_date_blocks_its_account_from_the_start():
+    opportunities = _opportunities([("c", None, None, "open")])
+    assert _table(_snapshots(opportunities, {}))["c"] == []
