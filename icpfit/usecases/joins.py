@@ -93,8 +93,9 @@ def signal_table_joiner(model: IcpFitModel, table: pd.DataFrame, as_of: date, la
     """`signals_joiner` on a signals table already read and typed (account_id, date,
     signal_type): `icpfit queue` passes the validated export's, read with its date_format."""
     specs = tuple(s for s in specs_from_bundle(model.bundle) if s.name.startswith("signals_"))
-    table = table[["account_id", "date", "signal_type"]]
-    duplicated = table.duplicated(keep="first")
+    columns = [c for c in ("account_id", "date", "signal_type", "value") if c in table]
+    table = table[columns]
+    duplicated = table.duplicated(keep="first")  # exact duplicates, as training collapses them
     table = table[~duplicated]
     future = int((table["date"] > pd.Timestamp(as_of)).sum())
     accounts = pd.Index(table["account_id"].dropna().unique(), name="account_id")
