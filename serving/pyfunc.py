@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
-import lightgbm as lgb
-import mlflow.pyfunc
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from icpfit.serving.booster_model import BoosterModel
 from icpfit.serving.inputs import ModelRefusal
 from icpfit.serving.schema import Provenance
 from icpfit.serving.scoring import score_accounts
@@ -40,14 +38,7 @@ def json_nulls(scored: pd.DataFrame) -> pd.DataFrame:
     return scored.astype({c: "Float64" for c in scored.select_dtypes("float64").columns})
 
 
-class IcpFitModel(mlflow.pyfunc.PythonModel):
-    @classmethod
-    def from_parts(cls, bundle: dict, booster: lgb.Booster) -> IcpFitModel:
-        """The same model before it is logged (a retrain compares it with the champion)."""
-        model = cls()
-        model.bundle, model.booster = bundle, booster
-        return model
-
+class IcpFitModel(BoosterModel):
     @property
     def explainer(self) -> TreeShap:
         """The exact TreeSHAP tables of the booster, built on first use in each process and
@@ -58,11 +49,6 @@ class IcpFitModel(mlflow.pyfunc.PythonModel):
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_explainer"}
-
-    def load_context(self, context) -> None:
-        with open(context.artifacts["bundle"], encoding="utf-8") as handle:
-            self.bundle = json.load(handle)
-        self.booster = lgb.Booster(model_file=context.artifacts["booster"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         """`params`: reasons (how many for and against, default 3), contributions (JSON), and

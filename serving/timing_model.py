@@ -8,28 +8,14 @@ rows; any MLflow client can call it with the same columns.
 
 from __future__ import annotations
 
-import json
-
-import lightgbm as lgb
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
+from icpfit.serving.booster_model import BoosterModel
 from icpfit.serving.inputs import ModelRefusal
 
 
-class IcpTimingModel(mlflow.pyfunc.PythonModel):
-    @classmethod
-    def from_parts(cls, bundle: dict, booster: lgb.Booster) -> IcpTimingModel:
-        model = cls()
-        model.bundle, model.booster = bundle, booster
-        return model
-
-    def load_context(self, context) -> None:
-        with open(context.artifacts["bundle"], encoding="utf-8") as handle:
-            self.bundle = json.load(handle)
-        self.booster = lgb.Booster(model_file=context.artifacts["booster"])
-
+class IcpTimingModel(BoosterModel):
     @property
     def features(self) -> list[str]:
         return list(self.bundle["features"])

@@ -24,7 +24,7 @@ from icpfit.serving.queue import (
 )
 from icpfit.serving.schema import Provenance
 from icpfit.usecases.joins import InputTables, join_inputs, signal_table_joiner
-from icpfit.usecases.queue_inputs import check_queue_request, latest_date, read_owners
+from icpfit.usecases.queue_inputs import check_queue_request, latest_date
 from icpfit.usecases.queue_page import queue_page
 from icpfit.usecases.scoring import model_at
 
@@ -58,7 +58,7 @@ def build_queue(
 ) -> Queue:
     """Score every account's fit and timing as of `as_of` and write the top `capacity` (per
     owner with `owners`) to `output`, with `html` as a page a rep can read."""
-    check_queue_request(config, output, capacity, owners, html)
+    owner_of = check_queue_request(config, output, capacity, owners, html)
     step("Reading the export…")
     raw, export = read_checked_export(config, as_of)
     as_of = as_of or latest_date(export)
@@ -70,7 +70,7 @@ def build_queue(
     excluded = exclusions(export, config, scored, as_of)
     candidates = excluded.index[excluded.eq("").to_numpy()]
     step(f"Scoring timing of {len(candidates):,} accounts on the queue's list…")
-    frame = _candidates(scored.reindex(candidates), timing, export, as_of, owners)
+    frame = _candidates(scored.reindex(candidates), timing, export, as_of, owner_of)
     unscored = frame["priority"].isna()
     excluded[frame.index[unscored]] = "timing not scored (a blank or non-numeric input)"
     ranked = rank_queue(frame[~unscored], capacity, per_owner=owners is not None)
@@ -211,7 +211,7 @@ def _candidates(
     timing: LoadedModel,
     export: CrmExport,
     as_of: date,
-    owners: Path | None,
+    owner_of: pd.Series | None,
 ) -> pd.DataFrame:
     """The accounts the queue may list, with fit, timing and priority (NaN where the timing
     model gave the row an error), index account_id."""
@@ -234,6 +234,6 @@ def _candidates(
         index=scored.index.rename(None),
     )
     frame["priority"] = frame["fit_probability"] * frame["timing_score"]
-    if owners is not None:
-        frame["owner"] = frame["account_id"].map(read_owners(owners)).fillna("(no owner)")
+    if owner_of is not None:
+        frame["owner"] = frame["account_id"].map(owner_of).fillna("(no owner)")
     return frame

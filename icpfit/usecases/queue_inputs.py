@@ -32,17 +32,17 @@ def latest_date(export: CrmExport) -> date:
 
 def check_queue_request(
     config: IcpConfig, output: Path, capacity: int, owners: Path | None, html: Path | None
-) -> None:
+) -> pd.Series | None:
+    """Every check before any work; returns the owners file read (account_id -> owner)."""
     if capacity < 1:
         raise InputError(f"--capacity must be at least 1 (got {capacity})")
     check_queue_paths(config, output, owners, html)
-    if owners is not None:
-        read_owners(owners)  # a bad owners file fails before any scoring
     if config.data.signals is None:
         raise InputError(
             f"{config.source.name if config.source else 'config'}: data.signals is not set; the "
             "queue ranks by fit x timing and timing comes from the signals table"
         )
+    return None if owners is None else read_owners(owners)  # a bad file fails before scoring
 
 
 def check_queue_paths(
