@@ -7,7 +7,7 @@ DEMO_DIR ?= demo
 DEMO_ACCOUNTS ?= 20000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format bench clean
+.PHONY: help setup system demo test lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,8 +45,13 @@ demo: setup ## Sample export -> validate -> two quarterly retrains (compare, pro
 	@echo "Runs, models, plots and the ICP filter are in $(DEMO_DIR)/mlflow.db;"
 	@echo "browse them with: cd $(DEMO_DIR) && ../$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
-test: setup ## Run the whole test suite
-	$(BIN)/python -m pytest -q
+system: ## Install the Debian packages the tests drive (chromium, postgresql) if missing
+	@scripts/system-packages
+
+TEST_WORKERS ?= 2
+
+test: setup system ## Run the whole test suite (installs chromium and postgresql if missing)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup ## ruff format --check and ruff check
 	$(BIN)/ruff format --check .
@@ -61,6 +66,10 @@ bench: setup ## Benchmarks, run by hand (numbers go to bench/results/)
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/treeshap.py
 	$(BIN)/python bench/defaults.py --sizes 20000
+
+.PHONY: team-server
+team-server: setup ## MLflow server for a team: PostgreSQL, proxied artifacts (TEAM_ARGS="--help")
+	$(BIN)/python -m team.server $(TEAM_ARGS)
 
 clean: ## Remove .venv, demo output and caches
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .hypothesis

@@ -7,6 +7,8 @@ created in the `horizon` days after it. Everything is built with array operation
 open-opportunity spans, and one sorted key per signal (account, day) answers "how many signals
 in the last N days" and "days since the last one" for every snapshot by binary search. Nothing
 loops over accounts or months, so 1M accounts x 24 months is a few arrays of 24M entries.
+`level_features` reads signal types whose value is a level (web visits, open job postings) the
+same way. features/snapshots_spark.py builds the same rows and features with Spark.
 """
 
 from __future__ import annotations
@@ -241,3 +243,58 @@ def any_trigger_within(features: pd.DataFrame, types: tuple[str, ...], days: int
     """Days since the most recent trigger of any type, where it is within `days` (else inf)."""
     since = features[[f"days_since_{slug(t)}" for t in types]].to_numpy().min(axis=1)
     return np.where(since <= days, since, np.inf)
+
+
+LEVEL_LAG_DAYS = 90
+"""`level_features` compares a level's latest reading with the one this many days earlier."""
+
+
+def level_feature_names(types: tuple[str, ...], lag_days: int = LEVEL_LAG_DAYS) -> list[str]:
+    """The features of `level_features`, in order."""
+    return [n for t in types for n in (f"{slug(t)}_latest", f"{slug(t)}_change_{lag_days}d")]
+
+
+def level_features(
+    signals: pd.DataFrame,
+    accounts: pd.Index,
+    account: np.ndarray,
+    day: np.ndarray,
+    types: tuple[str, ...],
+    lag_days: int = LEVEL_LAG_DAYS,
+) -> pd.DataFrame:
+    """For signal types whose `value` is a level read over time (web visits a month, open job
+    postings), for each snapshot (account code, day): the value of its latest reading on or
+    before the day, and its change since the latest reading on or before `lag_days` earlier.
+    A reading is a signal row with a value; readings of one type on one day count as their
+    largest; no reading yet counts as 0 (the timing model refuses blanks)."""
+    who = account_codes(signals["account_id"], accounts)
+    when = day_numbers(signals["date"])
+    kind = account_codes(signals["signal_type"], pd.Index(types))
+    raw = signals["value"] if "value" in signals else pd.Series(np.nan, index=signals.index)
+    value = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    keep = (who >= 0) & (when != NO_DAY) & (kind >= 0) & np.isfinite(value)
+    who, when, kind, value = who[keep], when[keep], kind[keep], value[keep]
+    offset = min(int(when.min()) if len(when) else 0, int(day.min()) if len(day) else 0) - 1
+    span = max(int(day.max()) if len(day) else 0, int(when.max()) if len(when) else 0) - offset + 1
+    base = account.astype(np.int64) * span
+    query = base + (day - offset)
+    out = np.empty((2 * len(types), len(query)), dtype=np.float32)
+    for code in range(len(types)):
+        keys = who[kind == code].astype(np.int64) * span + (when[kind == code] - offset)
+        order = np.lexsort((value[kind == code], keys))
+        keys, values = keys[order], value[kind == code][order]
+        last = np.r_[keys[1:] != keys[:-1], True] if len(keys) else np.zeros(0, dtype=bool)
+        keys, values = keys[last], values[last]
+        now = _reading(keys, values, query, base)
+        out[2 * code] = now
+        out[2 * code + 1] = now - _reading(keys, values, query - lag_days, base)
+    return pd.DataFrame(out.T, columns=level_feature_names(types, lag_days), copy=False)
+
+
+def _reading(keys: np.ndarray, values: np.ndarray, query: np.ndarray, base: np.ndarray):
+    """The value at the greatest key <= query within the account's keys (from `base`), else 0."""
+    if not len(keys):
+        return np.zeros(len(query))
+    at = np.maximum(np.searchsorted(keys, query, side="right") - 1, 0)
+    found = (keys[at] <= query) & (keys[at] >= base)
+    return np.where(found, values[at], 0.0)

@@ -19,6 +19,7 @@ from icpfit import options as opt
 from icpfit import render
 from icpfit.config import ConfigError, IcpConfig, load_config
 from icpfit.failures import failure
+from icpfit.quiet import quiet_mlflow
 
 DEBUG = "icpfit.debug"
 """The context key --debug sets; ICPFIT_DEBUG=1 in the environment does the same."""
@@ -53,11 +54,15 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 1000)
 
 
 @app.callback()
-def _root(ctx: typer.Context, version: opt.Version = False, debug: opt.Debug = False) -> None:
+def _root(
+    ctx: typer.Context,
+    version: opt.Version = False,
+    debug: opt.Debug = False,
+    verbose: opt.Verbose = False,
+) -> None:
     """Learn your ideal customer profile from your own CRM history."""
     ctx.meta[DEBUG] = debug or _debug_env()
-    # MLflow draws a progress bar per model download: noise on every score, explain and train
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    quiet_mlflow(verbose)
 
 
 def _debug_env() -> bool:
@@ -160,12 +165,13 @@ def train(
 def promote_command(
     version: opt.VersionArgument,
     model_name: opt.ModelName = "icp-fit",
+    reason: opt.Reason = "",
 ) -> None:
     """Make a registered version the champion (the one it replaces is recorded for rollback)."""
     from icpfit.usecases import promote
 
     with _registry_work():
-        result = promote(model_name, version)
+        result = promote(model_name, version, reason)
     console.print(
         f"{model_name} v{version} is champion (was: {result.previous or 'none'})", markup=False
     )
@@ -174,12 +180,12 @@ def promote_command(
 
 
 @app.command("rollback", epilog=opt.EXAMPLES["rollback"])
-def rollback_command(model_name: opt.ModelName = "icp-fit") -> None:
+def rollback_command(model_name: opt.ModelName = "icp-fit", reason: opt.Reason = "") -> None:
     """Move champion back to the version the current champion replaced."""
     from icpfit.usecases import rollback
 
     with _registry_work():
-        result = rollback(model_name)
+        result = rollback(model_name, reason)
     console.print(
         f"{model_name}: champion moved back from v{result.from_version} to v{result.to_version}",
         markup=False,
@@ -269,6 +275,7 @@ def queue(
     html: opt.QueueHtml = None,
     fit_model: opt.FitModel = None,
     timing_model: opt.TimingModel = None,
+    value: opt.ByValue = None,
 ) -> None:
     """Write today's work queue: accounts to call, ranked by fit x timing, with why now.
 
@@ -277,6 +284,8 @@ def queue(
     """
     from icpfit.usecases.queue import build_queue
 
+    if value not in (None, "ltv"):
+        raise _fail(f"--value: {value!r} is not a choice; the one value is 'ltv'", 2)
     try:
         settings = load_config(config)
     except ConfigError as exc:
@@ -292,6 +301,7 @@ def queue(
             timing_model,
             html,
             step=render.step_shower(status),
+            by_value=value == "ltv",
         )
     render.print_queue(result, console)
 

@@ -289,6 +289,12 @@ class TimingSettings(_Section):
     triggers: tuple[str, ...] = ()
     """Signal types that count as triggers (recency and counts are features; `why_now` names
     them). Empty: every signal type in the export."""
+    levels: tuple[str, ...] = ()
+    """Signal types whose `value` is a level read over time (open job postings, web visits a
+    month): the timing model also gets each one's latest reading and its change over 90 days,
+    and `why_now` says a notable rise ("14 open roles, up from 3 in June"). A type may be a
+    trigger too. Empty: none; they are named, not guessed from the export, because a value does
+    not say whether it is a level (a funding round's amount is not)."""
     horizon_days: int = Field(90, ge=7, le=365)
     """In market = an opportunity created within this many days after the snapshot."""
     windows_days: tuple[int, ...] = (30, 90, 180)
@@ -300,12 +306,21 @@ class TimingSettings(_Section):
     capacity: int = Field(200, ge=1)
     """Accounts worked per month in the backtest of the queue's top N."""
     model_name: str = Field("icp-timing", min_length=1)
+    engine: Literal["pandas", "spark"] = "pandas"
+    """What builds the snapshots and their signal features: pandas and Arrow in this process,
+    or Spark (`pip install icpfit[spark]`) where they outgrow one machine. Same rows either way;
+    the snapshot table comes back into this process to be trained on."""
+    spark_master: str = Field("local[*]", min_length=1)
+    """The Spark master for `engine: spark` (an active SparkSession is used as it is)."""
 
     @model_validator(mode="after")
     def _room_to_learn(self) -> TimingSettings:
         repeated = sorted({t for t in self.triggers if self.triggers.count(t) > 1})
         if repeated:
             raise ValueError(f"timing.triggers: listed more than once: {', '.join(repeated)}")
+        repeated = sorted({t for t in self.levels if self.levels.count(t) > 1})
+        if repeated:
+            raise ValueError(f"timing.levels: listed more than once: {', '.join(repeated)}")
         if any(w < 1 for w in self.windows_days) or len(set(self.windows_days)) < len(
             self.windows_days
         ):

@@ -42,8 +42,8 @@ EXAMPLES = {
     "sample-data": "Example: icpfit sample-data --out demo --accounts 5000 --seed 1",
     "validate": "Example: icpfit validate --config icpfit.yaml --as-of 2026-06-30",
     "train": "Example: icpfit train --config icpfit.yaml --as-of 2026-06-30 --quarter 2026Q2",
-    "promote": "Example: icpfit promote 3",
-    "rollback": "Example: icpfit rollback",
+    "promote": 'Example: icpfit promote 3 --reason "beat v2 on the Q3 holdout"',
+    "rollback": 'Example: icpfit rollback --reason "tiers look wrong for EMEA"',
     "compare": "Example: icpfit compare --model-a models:/icp-fit/1 --model-b "
     "models:/icp-fit@champion --input accounts.csv --technologies technologies.csv "
     "--signals signals.csv --output compare/",
@@ -74,6 +74,14 @@ Version = Annotated[
     bool,
     option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
 ]
+Verbose = Annotated[
+    bool,
+    option(
+        "--verbose",
+        help="Also show what MLflow itself prints (its INFO lines, warnings and download "
+        "progress bars), which icpfit hides by default. Example: icpfit --verbose train ...",
+    ),
+]
 Debug = Annotated[
     bool,
     option(
@@ -94,6 +102,14 @@ AsOf = Annotated[
 ]
 VersionArgument = Annotated[str, typer.Argument(help="The registered version to make champion.")]
 ModelName = Annotated[str, option("--model-name", help="Registered model.")]
+Reason = Annotated[
+    str,
+    option(
+        "--reason",
+        help="Why, in a few words: tagged on the version with who moved the alias and when, "
+        "and written into its description.",
+    ),
+]
 
 # sample-data
 Out = Annotated[Path, option("--out", help="Directory to write the export into.")]
@@ -306,6 +322,15 @@ Owners = Annotated[
 ]
 QueueHtml = Annotated[
     Path | None, option("--html", help="Also write the queue as one HTML page a rep can read.")
+]
+ByValue = Annotated[
+    str | None,
+    option(
+        "--value",
+        help="'ltv': also multiply priority by the expected lifetime value of the account's fit "
+        "tier (the mean LTV of past customers of that tier, from the fit model's backtest, "
+        "shrunk toward the mean over all customers for a thin tier). Adds expected_ltv.",
+    ),
 ]
 FitModel = Annotated[
     str | None,

@@ -6,7 +6,7 @@ Aliases move last: a retrain that fails at any step, or is stopped by SIGINT or 
 `champion` and `challenger` where they were, deletes the version it registered and marks its run
 FAILED; what a train killed outright leaves behind, the next train, promote or rollback cleans
 up; trains on one SQLite or file store wait for each other (`train_lock`). Each version records
-the SHA-256 of its model's files as tags, and `load_model` checks them before unpickling.
+the SHA-256 of its model's files as tags, and `load_model` checks them before its code runs.
 
 This module is the one import point; the work is split by concern:
 
@@ -46,7 +46,7 @@ from icpfit.registry_load import (
     verified_copy,
 )
 from icpfit.registry_log import HEADLINE, RegisteredVersion, log_and_register, table_hash
-from icpfit.registry_model import REQUIREMENTS, raw_cells, with_nulls
+from icpfit.registry_model import raw_cells, with_nulls
 from icpfit.registry_promotion import pair_champions, promote_version, rollback_champion
 from icpfit.registry_recovery import STALE_HOURS, process_tags, recover_dead_trains
 from icpfit.registry_store import tracking, tracking_uri, train_lock
@@ -54,7 +54,6 @@ from icpfit.registry_store import tracking, tracking_uri, train_lock
 __all__ = [
     "ALIASES",
     "HEADLINE",
-    "REQUIREMENTS",
     "STALE_HOURS",
     "URI",
     "LoadedModel",

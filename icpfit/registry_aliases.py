@@ -10,6 +10,8 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from icpfit.registry_descriptions import model_description, with_standing
+
 ALIASES = ("champion", "challenger")
 
 _log = logging.getLogger("icpfit.registry")
@@ -84,3 +86,47 @@ def check_finished(client: MlflowClient, version: ModelVersion) -> None:
         f"{label} is an orphan: {why}, not FINISHED, so the train that registered it did not "
         f"complete; promote a version whose run finished (see `mlflow ui`), or delete {label}"
     )
+
+
+def set_standing(client: MlflowClient, name: str, version: str, standing: str) -> None:
+    """The last paragraph of the version's description: where it stands now, since when."""
+    current = client.get_model_version(name, version).description
+    client.update_model_version(name, version, description=with_standing(current, standing))
+
+
+def stale_challenger(client: MlflowClient, name: str, champion: str) -> str | None:
+    """The version `challenger` names when `champion` makes it stale: the champion itself, or
+    an older version (it lost to the incumbent, which a newer one has now replaced)."""
+    challenger = alias_versions(client, name).get("challenger")
+    if challenger is None or int(challenger) > int(champion):
+        return None
+    return challenger
+
+
+def retire_challenger(client: MlflowClient, name: str, champion: str, when: str) -> list[Standing]:
+    """Remove a stale `challenger` (`stale_challenger`); returns what its description should
+    now say (the caller writes it: a retrain only once nothing can fail any more)."""
+    challenger = stale_challenger(client, name, champion)
+    if challenger is None:
+        return []
+    client.delete_registered_model_alias(name, "challenger")
+    if challenger == champion:
+        return []
+    return [(name, challenger, f"challenger until {when}, when v{champion} became champion")]
+
+
+Standing = tuple[str, str, str]
+"""(model, version, what its description's standing paragraph should say)."""
+
+
+def write_standings(client: MlflowClient, standings: list[Standing]) -> None:
+    for name, version, standing in standings:
+        set_standing(client, name, version, standing)
+
+
+def describe_model(client: MlflowClient, name: str, kind: str) -> None:
+    """The registered model's description, unless someone wrote their own there."""
+    current = client.get_registered_model(name).description
+    wanted = model_description(kind, name)
+    if current != wanted and (not current or current.startswith("icpfit's ")):
+        client.update_registered_model(name, description=wanted)

@@ -1,11 +1,12 @@
 """Reading the registry: which version a URI names, its model (files verified against the
-SHA-256 digests recorded at registration before anything is unpickled), and the evidence its
+SHA-256 digests recorded at registration before any of its code runs), and the evidence its
 run logged, for comparisons."""
 
 from __future__ import annotations
 
 import logging
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import yaml
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from icpfit.digests import digest_problems, digests_from_tags, file_digests
+from icpfit.digests import CACHES, digest_problems, digests_from_tags, file_digests
 from icpfit.io import InputError
 from icpfit.serving.pyfunc import IcpFitModel
 from icpfit.training.comparable import ComparableModel
@@ -83,7 +84,7 @@ def _available(client: MlflowClient, name: str) -> str:
 def load_model(uri: str) -> LoadedModel:
     """The model behind `uri`; raises ModelNotFound for a URI the registry does not have. A
     registered version is downloaded and its files checked against the SHA-256 digests its tags
-    recorded before anything is unpickled (`verified_copy`), then loaded from that copy."""
+    recorded before any of its code runs (`verified_copy`), then loaded from that copy."""
     name, version = resolve_model(uri)
     with tempfile.TemporaryDirectory() as tmp:
         source = uri if version == "n/a" else str(verified_copy(name, version, Path(tmp)))
@@ -108,7 +109,7 @@ def verified_copy(name: str, version: str, folder: Path) -> Path:
     if not expected:
         _log.warning(
             "warning: %s v%s was registered before icpfit recorded the SHA-256 of its files, so "
-            "they cannot be verified before python_model.pkl is unpickled; retrain to register "
+            "they cannot be verified before its code runs; retrain to register "
             "a version that can be",
             name,
             version,
@@ -117,7 +118,16 @@ def verified_copy(name: str, version: str, folder: Path) -> Path:
     problems = digest_problems(expected, file_digests(local))
     if problems:
         raise UnverifiedModel(refusal(name, version, problems))
-    return local
+    return without_caches(local)
+
+
+def without_caches(folder: Path) -> Path:
+    """`folder` without its compiled caches (`__pycache__`), which the digests do not cover:
+    Python may run a cached .pyc instead of its verified source, so none may come along."""
+    for cache in sorted(folder.rglob(CACHES), reverse=True):
+        if cache.is_dir():
+            shutil.rmtree(cache)
+    return folder
 
 
 def refusal(name: str, version: str, problems: list[str]) -> str:
@@ -125,7 +135,7 @@ def refusal(name: str, version: str, problems: list[str]) -> str:
     return (
         f"{name} v{version}: refusing to load it: its files in the artifact store are not the "
         f"ones recorded when it was registered:\n{lines}\n"
-        "The model is code (python_model.pkl is unpickled when it loads): find out who wrote to "
+        "The model is code (MLflow runs it when it loads): find out who wrote to "
         "the artifact store, restore the files from a backup, or retrain and promote a new "
         "version"
     )

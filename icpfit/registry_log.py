@@ -6,6 +6,7 @@ ended is undone (`undo_registration`); what kill -9 leaves, the next train clean
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,8 +21,17 @@ from icpfit.config import IcpConfig
 from icpfit.features.labels import cohort_counts
 from icpfit.features.pipeline import LabelledExport
 from icpfit.guards import pause_for_test, signals_held, signals_raise
-from icpfit.registry_aliases import alias_versions, undo_registration
+from icpfit.registry_aliases import (
+    Standing,
+    alias_versions,
+    describe_model,
+    undo_registration,
+    write_standings,
+)
+from icpfit.registry_descriptions import fit_version_description, today
 from icpfit.registry_model import register_and_log_model
+from icpfit.registry_params import TABLES, log_inputs, settings_params
+from icpfit.registry_promotion import move_alias
 from icpfit.registry_recovery import NOT_SET, previous_tag, process_tags
 from icpfit.registry_timing import log_timing_run, record_timing, register_timing_model
 from icpfit.training.comparable import ComparableModel
@@ -30,6 +40,8 @@ from icpfit.training.fit import TrainingRun
 from icpfit.training.promotion import Decision
 from icpfit.training.run_report import RunReport
 from icpfit.training.timing import TimingRun
+
+_log = logging.getLogger("icpfit.registry")
 
 HEADLINE = ("roc_auc", "pr_auc", "lift_top_decile", "ltv_share_tiers_ab")
 
@@ -90,11 +102,14 @@ def log_and_register(
             mlflow.set_tags({"model_version": version.version, "alias": decision.alias})
             before = alias_versions(MlflowClient(), name).get(decision.alias, NOT_SET)
             mlflow.set_tag(previous_tag(decision.alias), before)
-            _record(config, version.version, quarter, prepared, run, git_sha, decision)
+            standings = _record(config, version.version, quarter, prepared, run, git_sha, decision)
             pause_for_test("alias")
             if timing is not None:
                 as_of = prepared.as_of.isoformat()
-                timed = _register_timing(timing, name, version.version, config, quarter, as_of, tmp)
+                timed, moved = _register_timing(
+                    timing, name, version.version, config, quarter, as_of, tmp
+                )
+                standings += moved
                 pause_for_test("timing")
     except BaseException:
         with signals_held():
@@ -103,7 +118,17 @@ def log_and_register(
             if timing is not None and _registered(timing_name, run_id):
                 undo_registration(timing_name, timing_aliases, run_id)
         raise
+    _describe_the_others(standings)
     return RegisteredVersion(name, version.version, active.info.run_id, decision, timed)
+
+
+def _describe_the_others(standings: list[Standing]) -> None:
+    """The versions this retrain displaced say so, once the retrain has ended well; a registry
+    error now only leaves their words behind, which a warning says."""
+    try:
+        write_standings(MlflowClient(), standings)
+    except MlflowException as exc:
+        _log.warning("warning: could not update the descriptions of replaced versions: %s", exc)
 
 
 def _registered(name: str, run_id: str | None) -> bool:
@@ -124,9 +149,10 @@ def _register_timing(
     quarter: str,
     as_of: str,
     tmp: str,
-) -> RegisteredVersion:
+) -> tuple[RegisteredVersion, list[Standing]]:
     """The timing model into the active run and the registry, with the fit version it learned
-    from; its alias last. The version the alias named before is recorded for recovery."""
+    from; its alias last. The version the alias named before is recorded for recovery.
+    Returns it, with what the versions it displaced should now say (`move_alias`)."""
     run, decision = timing
     name = config.timing.model_name
     fit = {"name": fit_name, "version": str(fit_version)}
@@ -135,9 +161,9 @@ def _register_timing(
     mlflow.set_tags({"timing_model_version": version.version, "timing_alias": decision.alias})
     before = alias_versions(MlflowClient(), name).get(decision.alias, NOT_SET)
     mlflow.set_tag(previous_tag(decision.alias, name), before)
-    record_timing(name, version.version, run, fit, quarter, decision)
+    standings = record_timing(name, version.version, run, fit, quarter, decision)
     run_id = mlflow.active_run().info.run_id
-    return RegisteredVersion(name, version.version, run_id, decision)
+    return RegisteredVersion(name, version.version, run_id, decision), standings
 
 
 def _log_run(
@@ -162,10 +188,7 @@ def _log_run(
             "backtest_scheme": run.backtest.scheme,
             "backtest_folds": len(run.backtest.folds),
             **{f"recipe_{k}": v for k, v in asdict(run.recipe).items()},
-            **{
-                f"hash_{n}": table_hash(getattr(export, n))
-                for n in ("accounts", "opportunities", "revenue", "technologies", "signals")
-            },
+            **{f"hash_{n}": table_hash(getattr(export, n)) for n in TABLES},
             "best_iteration": run.model.best_iteration_,
             "features": prepared.features.frame.shape[1],
         }
@@ -179,6 +202,9 @@ def _log_run(
         yaml.safe_dump(report.icp_filter, sort_keys=False, allow_unicode=True), "icp_filter.yaml"
     )
     mlflow.log_text(report.icp_filter["sql"]["icp"] + "\n", "icp_filter.sql")
+    sql = report.icp_filter["sql"]
+    runnable = f"{sql['view']}\n\n-- ICP\n{sql['query']['icp']}\n\n-- anti-ICP\n"
+    mlflow.log_text(runnable + sql["query"]["anti_icp"] + "\n", "icp_filter_query.sql")
     mlflow.log_text(report.importance.to_csv(index=False), "importance.csv")
     mlflow.log_text(report.html, "report.html")
     for name, png in report.images.items():
@@ -186,18 +212,11 @@ def _log_run(
         mlflow.log_artifact(str(tmp / name), artifact_path="plots")
     if len(run.segments):
         mlflow.log_text(run.segments.to_csv(index=False), "segments.csv")
-    labelled = prepared.labels.loc[run.rows, ["cohort", "target"]]
-    mlflow.log_input(
-        mlflow.data.from_pandas(
-            prepared.features.frame.loc[run.rows]
-            .join(labelled)
-            .astype({"cohort": str, "target": float})
-            .reset_index(),
-            name="labelled_accounts",
-            targets="target",
-        ),
-        context="training",
+    mlflow.log_params(
+        settings_params(config, run.model.booster_.params, run.thresholds), synchronous=True
     )
+    frames = {t: getattr(export, t) for t in TABLES}
+    log_inputs(config, {t: f for t, f in frames.items() if f is not None})
 
 
 def _log_comparison(
@@ -237,7 +256,7 @@ def _record(
     run: TrainingRun,
     git_sha: str,
     decision: Decision,
-) -> None:
+) -> list[Standing]:
     client, name = MlflowClient(), config.registry.model_name
     tags = {
         "quarter": quarter,
@@ -249,11 +268,18 @@ def _record(
     }
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
-    client.update_model_version(name, version, description=f"{quarter}: {decision.reason}")
-    if decision.alias == "champion":
-        try:
-            previous = client.get_model_version_by_alias(name, "champion").version
-            client.set_model_version_tag(name, version, "previous_champion", str(previous))
-        except MlflowException:
-            pass
-    client.set_registered_model_alias(name, decision.alias, version)
+    when = today()
+    how = "forced" if decision.forced else "by the promotion rule"
+    description = fit_version_description(
+        quarter,
+        prepared.as_of.isoformat(),
+        run.trained_through.date().isoformat(),
+        len(run.rows),
+        run.metrics.loc["model"],
+        len(run.backtest.folds),
+        decision.reason,
+        f"{decision.alias} since {when} ({how})",
+    )
+    client.update_model_version(name, version, description=description)
+    describe_model(client, name, "fit")
+    return move_alias(client, name, str(version), decision.alias, when)

@@ -15,10 +15,15 @@ from mlflow.models.model import ModelInfo
 from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
 
 from icpfit.digests import digest_tags, file_digests
+from icpfit.model_code import (
+    logged_model_name,
+    model_code,
+    pinned_requirements,
+    serving_package,
+)
+from icpfit.quiet import mlflow_prints_hidden
 from icpfit.serving.pyfunc import registered_params
 from icpfit.training.comparable import DECIDED, LTV, OOF, TARGET, ComparableModel
-
-REQUIREMENTS = ["lightgbm", "pandas", "numpy", "scikit-learn", "pydantic", "pyyaml", "mlflow"]
 
 
 def register_and_log_model(candidate: ComparableModel, model_name: str, tmp: Path) -> ModelVersion:
@@ -28,10 +33,11 @@ def register_and_log_model(candidate: ComparableModel, model_name: str, tmp: Pat
     undone by `log_and_register`. The logged model carries the run's params, as `log_model`
     gives a model it creates itself."""
     run_params = mlflow.get_run(mlflow.active_run().info.run_id).data.params
-    logged = mlflow.initialize_logged_model(name="model", params=run_params)
-    version = mlflow.register_model(f"models:/{logged.model_id}", model_name)
+    logged = mlflow.initialize_logged_model(name=logged_model_name(model_name), params=run_params)
+    with mlflow_prints_hidden():
+        version = mlflow.register_model(f"models:/{logged.model_id}", model_name)
     params = registered_params(model_name, str(version.version))
-    log_model(candidate, logged.model_id, params, tmp)
+    log_model(candidate, logged_model_name(model_name), logged.model_id, params, tmp)
     record_digests(model_name, str(version.version), tmp / "registered")
     return version
 
@@ -47,9 +53,13 @@ def record_digests(name: str, version: str, folder: Path) -> None:
         client.set_model_version_tag(name, version, key, value)
 
 
-def log_model(candidate: ComparableModel, model_id: str, params: dict, tmp: Path) -> ModelInfo:
+def log_model(
+    candidate: ComparableModel, name: str, model_id: str, params: dict, tmp: Path
+) -> ModelInfo:
     """The candidate's own bundle and booster as the pyfunc's artifacts, `params` (with their
-    defaults) in its signature; its holdout's first rows as the input example."""
+    defaults) in its signature; its holdout's first rows as the input example. Logged from code
+    with the `icpfit` modules it imports and pinned requirements (`icpfit.model_code`), so the
+    version loads in an environment that never installed icpfit."""
     model = candidate.model
     booster_path, bundle_path = tmp / "booster.txt", tmp / "bundle.json"
     model.booster.save_model(str(booster_path), num_iteration=model.bundle["best_iteration"])
@@ -63,13 +73,14 @@ def log_model(candidate: ComparableModel, model_id: str, params: dict, tmp: Path
         params=inferred.params,
     )
     return mlflow.pyfunc.log_model(
-        name="model",
+        name=name,
         model_id=model_id,
-        python_model=model,
+        python_model=model_code("fit"),
+        code_paths=[serving_package(tmp / "code")],
         artifacts={"booster": str(booster_path), "bundle": str(bundle_path)},
         signature=signature,
         input_example=with_nulls(example),
-        pip_requirements=REQUIREMENTS,
+        pip_requirements=pinned_requirements(),
     )
 
 

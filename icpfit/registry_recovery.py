@@ -194,9 +194,30 @@ def _undo_model(client: MlflowClient, name: str, run: Run, tag_model: str | None
         for alias in ALIASES
         if now.get(alias) in doomed
     ]
+    moved += _restore_retired(client, name, run.data.tags, set(doomed), now, tag_model)
     for version in doomed:
         _delete(client, name, version)
     return [*(f"{name} version {v} deleted" for v in doomed), *moved]
+
+
+def _restore_retired(
+    client: MlflowClient,
+    name: str,
+    run_tags: Mapping[str, str],
+    doomed: set[str],
+    now: Mapping[str, str],
+    tag_model: str | None,
+) -> list[str]:
+    """The `challenger` the dead run removed when it made its own version champion (a stale
+    one: `retire_challenger`) put back on the version its tag recorded, if that version is
+    still there. Only then: a challenger removed since by someone else stays removed."""
+    if "challenger" in now or now.get("champion") not in doomed:
+        return []
+    target, _ = alias_target("challenger", run_tags, {}, tag_model)
+    if target is None or target in doomed or not _exists(client, name, target):
+        return []
+    client.set_registered_model_alias(name, "challenger", target)
+    return [f"{name + ' ' if tag_model else ''}challenger back to version {target}"]
 
 
 def _put_back(

@@ -13,7 +13,17 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import infer_signature
 
-from icpfit.registry_model import REQUIREMENTS, record_digests
+from icpfit.model_code import (
+    logged_model_name,
+    model_code,
+    pinned_requirements,
+    serving_package,
+)
+from icpfit.quiet import mlflow_prints_hidden
+from icpfit.registry_aliases import Standing, describe_model
+from icpfit.registry_descriptions import STANDING, today
+from icpfit.registry_model import record_digests
+from icpfit.registry_promotion import move_alias
 from icpfit.serving.timing_model import IcpTimingModel
 from icpfit.training.promotion import Decision
 from icpfit.training.timing import TimingRun
@@ -66,8 +76,9 @@ def register_timing_model(
     """Register, then log the pyfunc into the version, then record its files' digests."""
     folder = tmp / "timing"
     folder.mkdir()
-    logged = mlflow.initialize_logged_model(name="timing_model")
-    version = mlflow.register_model(f"models:/{logged.model_id}", name)
+    logged = mlflow.initialize_logged_model(name=logged_model_name(name))
+    with mlflow_prints_hidden():
+        version = mlflow.register_model(f"models:/{logged.model_id}", name)
     booster_path, bundle_path = folder / "booster.txt", folder / "bundle.json"
     timing.model.booster.save_model(str(booster_path), num_iteration=timing.model.rounds)
     bundle = timing.bundle(fit_model, as_of)
@@ -75,13 +86,14 @@ def register_timing_model(
     model = IcpTimingModel.from_parts(bundle, timing.model.booster)
     rows = timing.example[timing.model.features].astype(float)
     mlflow.pyfunc.log_model(
-        name="timing_model",
+        name=logged_model_name(name),
         model_id=logged.model_id,
-        python_model=model,
+        python_model=model_code("timing"),
+        code_paths=[serving_package(folder / "code")],
         artifacts={"booster": str(booster_path), "bundle": str(bundle_path)},
         signature=infer_signature(rows, model.predict(None, rows)),
         input_example=rows,
-        pip_requirements=REQUIREMENTS,
+        pip_requirements=pinned_requirements(),
     )
     record_digests(name, str(version.version), folder / "registered")
     return version
@@ -94,7 +106,7 @@ def record_timing(
     fit_model: dict[str, str],
     quarter: str,
     decision: Decision,
-) -> None:
+) -> list[Standing]:
     """Tags (the fit version it learned from, the backtest's gain), description, then alias."""
     client = MlflowClient()
     gain = timing.backtest.gains.set_index("against").loc["fit"]
@@ -109,10 +121,15 @@ def record_timing(
     }
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
+    when = today()
+    how = "forced" if decision.forced else "by the promotion rule"
     client.update_model_version(
         name,
         version,
         description=f"{quarter}: P(new opportunity within {timing.settings.horizon_days} days), "
-        f"learned with fit scores of {tags['fit_model']}. {decision.reason}",
+        f"learned with fit scores of {tags['fit_model']}. Queue backtest: "
+        f"{timing.backtest.headline()}. Decision at training: {decision.reason}"
+        f"{STANDING}{decision.alias} since {when} ({how})",
     )
-    client.set_registered_model_alias(name, decision.alias, version)
+    describe_model(client, name, "timing")
+    return move_alias(client, name, str(version), decision.alias, when, own_tags=True)

@@ -444,6 +444,10 @@ def print_queue(result, console: Console) -> None:
             escape(str(row.why_now)),
         )
     console.print(table)
+    if "expected_ltv" in rows.columns and len(rows):
+        worth = rows.groupby("fit_tier")["expected_ltv"].first()
+        each = ", ".join(f"{tier} {value:,.0f}" for tier, value in worth.items())
+        console.print(f"Priority includes each fit tier's expected lifetime value: {each}")
     if result.excluded:
         left = ", ".join(f"{n:,} {escape(why)}" for why, n in sorted(result.excluded.items()))
         console.print(f"Not on the list: {left}", soft_wrap=True)

@@ -12,7 +12,13 @@ import re
 import numpy as np
 import pandas as pd
 
-from icpfit.features.snapshots import NO_DAY, day_numbers, signal_features
+from icpfit.features.snapshots import (
+    LEVEL_LAG_DAYS,
+    NO_DAY,
+    day_numbers,
+    level_features,
+    signal_features,
+)
 
 WHY_NOW_DAYS = 90
 """Triggers older than this are not a reason to call today."""
@@ -25,6 +31,7 @@ QUEUE_COLUMNS = (
     "fit_tier",
     "fit_score",
     "timing_score",
+    "expected_ltv",
     "priority",
     "why_now",
     "reason_1",
@@ -34,6 +41,32 @@ QUEUE_COLUMNS = (
     "timing_model_version",
     "as_of",
 )
+
+
+MIN_TIER_CUSTOMERS = 10
+"""How many customers a tier's own mean counts for against the mean over all customers: a
+tier's expected value is (n x its mean + 10 x the overall mean) / (n + 10), so a tier of a
+handful of customers is valued near the overall mean and a tier of hundreds by its own."""
+
+
+def expected_ltv(tiers: pd.Series, tier_value: dict | None) -> pd.Series:
+    """What an account of each fit tier is expected to be worth once won, from the fit
+    model's `tier_value` (the mean lifetime value of past customers by tier, shrunk toward the
+    mean over all of them: MIN_TIER_CUSTOMERS); NaN when the model has no such table, and for
+    a disqualified account (tier X)."""
+    overall = (tier_value or {}).get("all", {}).get("mean_ltv")
+    if overall is None:
+        return pd.Series(np.nan, index=tiers.index)
+
+    def worth(tier: str) -> float:
+        entry = tier_value.get(tier) or {}
+        n, mean = entry.get("customers", 0), entry.get("mean_ltv")
+        if not n or mean is None:
+            return float(overall)
+        return (n * float(mean) + MIN_TIER_CUSTOMERS * float(overall)) / (n + MIN_TIER_CUSTOMERS)
+
+    values = {tier: worth(tier) for tier in ("A", "B", "C", "D")}
+    return tiers.map(values).astype(float)
 
 
 def queue_exclusions(
@@ -64,19 +97,24 @@ def timing_inputs(
     bundle: dict,
     fit_probability: pd.Series,
 ) -> pd.DataFrame:
-    """The timing model's input row of each account as of `as_of` (index account_id)."""
+    """The timing model's input row of each account as of `as_of` (index account_id): the
+    columns training built for a snapshot on that day, level ones too when the bundle has
+    levels (a version registered before them has none and gets its own columns)."""
     codes = np.arange(len(account_ids))
     day = np.full(len(codes), day_numbers([as_of])[0])
-    features = signal_features(  # signals after as_of do not exist for it
-        signals,
-        account_ids,
-        codes,
-        day,
-        tuple(bundle["triggers"]),
-        tuple(bundle["windows_days"]),
-    )
+    where = (signals, account_ids, codes, day)  # signals after as_of do not exist for it
+    features = signal_features(*where, tuple(bundle["triggers"]), tuple(bundle["windows_days"]))
+    levels, lag_days = bundle_levels(bundle)
+    if levels:
+        features = pd.concat([features, level_features(*where, levels, lag_days)], axis=1)
     features["fit_probability"] = fit_probability.reindex(account_ids).to_numpy(dtype=float)
     return features.set_axis(account_ids)
+
+
+def bundle_levels(bundle: dict) -> tuple[tuple[str, ...], int]:
+    """A timing bundle's level types and their lag (no levels in versions registered before
+    icpfit read them)."""
+    return tuple(bundle.get("levels", ())), int(bundle.get("level_lag_days", LEVEL_LAG_DAYS))
 
 
 def why_now(
@@ -85,9 +123,14 @@ def why_now(
     triggers: tuple[str, ...],
     as_of: pd.Timestamp,
     labels: dict[str, str] | None = None,
+    levels: tuple[str, ...] = (),
+    lag_days: int = LEVEL_LAG_DAYS,
 ) -> pd.Series:
     """The most recent triggers of each account in the last WHY_NOW_DAYS days, newest first,
-    one per type, in words with their own values; NO_TRIGGER for an account without one."""
+    one per type, in words with their own values; a level type (`levels`, the timing bundle's)
+    that rose notably is said as its rise instead (`level_rises`); NO_TRIGGER for an account
+    with neither."""
+    labels = labels or {}
     events = signals[
         signals["account_id"].isin(account_ids) & signals["signal_type"].isin(triggers)
     ]
@@ -96,17 +139,91 @@ def why_now(
     ago = today - when
     recent = events.assign(ago=ago)[(when != NO_DAY) & (ago >= 0) & (ago <= WHY_NOW_DAYS)]
     recent = recent.sort_values(["account_id", "ago", "signal_type"], kind="stable")
-    recent = recent.drop_duplicates(["account_id", "signal_type"])
+    recent = recent.drop_duplicates(["account_id", "signal_type"]).assign(rise="")
+    rises = level_rises(signals, account_ids, levels, as_of, lag_days, labels)
+    if len(rises):  # a rise replaces its type's event
+        recent = pd.concat([rises, recent[rises.columns]]).drop_duplicates(
+            ["account_id", "signal_type"]
+        )
+        recent = recent.sort_values(["account_id", "ago", "signal_type"], kind="stable")
     recent = recent.groupby("account_id", sort=False).head(WHY_NOW_EVENTS)
     words = [
-        event_text(kind, value, days, labels or {})
-        for kind, value, days in zip(
-            recent["signal_type"], recent["value"], recent["ago"], strict=True
+        rise or event_text(kind, value, days, labels)
+        for kind, value, days, rise in zip(
+            recent["signal_type"], recent["value"], recent["ago"], recent["rise"], strict=True
         )
     ]
     said = pd.Series(words, index=recent["account_id"].to_numpy()).groupby(level=0, sort=False)
     text = said.agg("; ".join)
     return text.reindex(account_ids).fillna(NO_TRIGGER).rename("why_now")
+
+
+LEVEL_RISE = 0.5
+"""A level's rise is said when its latest reading is at least this share above the one it is
+compared with (any rise from zero or below counts)."""
+
+
+def level_rises(
+    signals: pd.DataFrame,
+    account_ids: pd.Index,
+    levels: tuple[str, ...],
+    as_of: pd.Timestamp,
+    lag_days: int,
+    labels: dict[str, str],
+) -> pd.DataFrame:
+    """Each account's notable rise of each level type: its latest reading, in the last
+    WHY_NOW_DAYS days, against the latest one on or before `lag_days` before `as_of`, read as
+    `level_features` reads them (a day's largest). Columns account_id, signal_type, ago, value,
+    rise (in words, with the month of the earlier reading's own date)."""
+    signals = signals[signals["account_id"].isin(account_ids) & signals["signal_type"].isin(levels)]
+    raw = signals["value"] if "value" in signals else pd.Series(np.nan, index=signals.index)
+    readings = pd.DataFrame(
+        {
+            "account_id": signals["account_id"].to_numpy(),
+            "signal_type": signals["signal_type"].to_numpy(),
+            "day": day_numbers(signals["date"]),
+            "value": pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+        }
+    )
+    today = day_numbers([as_of])[0]
+    read = np.isfinite(readings["value"]) & (readings["day"] != NO_DAY)
+    key = ["account_id", "signal_type"]
+    daily = readings[read & (readings["day"] <= today)].groupby([*key, "day"])["value"]
+    daily = daily.max().reset_index()  # sorted by account, type and day
+    latest = daily.groupby(key).tail(1)
+    before = daily[daily["day"] <= today - lag_days].groupby(key).tail(1)
+    pair = latest.merge(before, on=key, suffixes=("", "_then"))
+    now, then = pair["value"], pair["value_then"]
+    notable = (now > then) & ((then <= 0) | (now >= (1 + LEVEL_RISE) * then))
+    pair = pair[notable & (today - pair["day"] <= WHY_NOW_DAYS)]
+    rise = [
+        level_text(kind, latest, earlier, _month(day, today), labels)
+        for kind, latest, earlier, day in zip(
+            pair["signal_type"], pair["value"], pair["value_then"], pair["day_then"], strict=True
+        )
+    ]
+    return pair[key].assign(ago=today - pair["day"], value=pair["value"], rise=rise)
+
+
+def level_text(signal_type: str, now: float, then: float, month: str, labels: dict) -> str:
+    """A level's rise in words: '14 open roles, up from 3 in June', '1.2k web visits, up from
+    300 in March'; a type in `features.labels` by its label ('Open sales roles: 14, up from 3
+    in June'), any other by its name."""
+    key = re.sub(r"[^a-z]", "", str(signal_type).lower())
+    since = f"up from {_amount(then)} in {month}"
+    if signal_type in labels:
+        return f"{labels[signal_type]}: {_amount(now)}, {since}"
+    if "hiring" in key or "job" in key or "role" in key or "posting" in key:
+        return f"{now:,.0f} open roles, up from {then:,.0f} in {month}"
+    if "visit" in key or "traffic" in key:
+        return f"{_amount(now)} web visits, {since}"
+    return f"{str(signal_type).replace('_', ' ').capitalize()}: {_amount(now)}, {since}"
+
+
+def _month(day: int, today: int) -> str:
+    """'June' for a day of the year of `today`, 'June 2025' for one of another year."""
+    when, now = pd.Timestamp(int(day), unit="D"), pd.Timestamp(int(today), unit="D")
+    return f"{when:%B}" if when.year == now.year else f"{when:%B %Y}"
 
 
 def event_text(signal_type: str, value: object, days: int, labels: dict[str, str]) -> str:

@@ -1,8 +1,10 @@
 """The registered timing model: an MLflow pyfunc taking timing features, returning P(in market).
 
 Its input is one row per account as of a date: for each trigger type, days since the last one
-and counts in recent windows (features/snapshots.py builds them from the signals table), and the
-account's fit probability from the fit model named in its bundle. `icpfit queue` builds the
+and counts in recent windows, for each level type in its bundle (`levels`; none in versions
+registered before them) the latest reading and its change (features/snapshots.py builds them
+from the signals table), and the account's fit probability from the fit model named in its
+bundle. `icpfit queue` builds the
 rows; any MLflow client can call it with the same columns.
 """
 

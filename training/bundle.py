@@ -48,7 +48,36 @@ def scoring_bundle(run: TrainingRun, prepared: LabelledExport, config: IcpConfig
         "estimates": list(run.model.estimates),
         "recipe": asdict(run.recipe),
         "trained_through": run.trained_through.date().isoformat(),
+        "tier_value": tier_value(run, prepared, config.tiers.model_dump()),
     }
+
+
+CUSTOMER_COHORTS = ("ideal", "low_value", "churned")
+
+
+def tier_value(
+    run: TrainingRun, prepared: LabelledExport, shares: dict[str, float]
+) -> dict[str, dict[str, Any]]:
+    """The mean lifetime value of the backtest's customers by the tier their out-of-fold score
+    put them in, with how many customers each mean rests on, and over all of them (`all`):
+    what `icpfit queue --value ltv` expects an account of that tier to be worth once won.
+    Tiers are cut by the configured shares within each fold's accounts (as the LTV-in-A+B
+    metric is), not by the final model's thresholds, whose scale the fold models need not
+    share. Out-of-fold, so no customer's value comes from a model that saw it."""
+    scores = run.scores
+    place = scores.groupby("fold", sort=False)["model"].rank(ascending=False, pct=True)
+    bounds = np.cumsum([shares["A"], shares["B"], shares["C"]])
+    tiers = np.select([place <= b for b in bounds], ["A", "B", "C"], "D")
+    cohort = prepared.labels["cohort"].reindex(scores.index)
+    customer = (cohort.isin(CUSTOMER_COHORTS) & scores["ltv"].notna()).to_numpy()
+    ltv, tiers = scores["ltv"][customer], tiers[customer]
+
+    def mean_of(values: pd.Series) -> dict[str, Any]:
+        mean = float(values.mean()) if len(values) else None
+        return {"mean_ltv": mean, "customers": int(len(values))}
+
+    table = {tier: mean_of(ltv[tiers == tier]) for tier in ("A", "B", "C", "D")}
+    return {**table, "all": mean_of(ltv)}
 
 
 def median_a_account(

@@ -6,19 +6,28 @@ each version's run logged; `training.comparable` scores both models, `icpfit.reg
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from icpfit.training.drift import score_psi
-from icpfit.training.metrics import classification_metrics, ltv_captured
+from icpfit.training.global_shap import ShapSummary, registered_summary
+from icpfit.training.metrics import (
+    classification_metrics,
+    drawn_metrics,
+    ltv_captured,
+    percentile_interval,
+    resamples,
+)
 from icpfit.training.promotion import paired_difference
+
+if TYPE_CHECKING:
+    from icpfit.serving.pyfunc import IcpFitModel
 
 TIERS = ("A", "B", "C", "D", "X")
 TIER_RANK = {tier: rank for rank, tier in enumerate(TIERS)}
-TOP_MOVES = 15
 
 
 def tier_migration(tiers_a: pd.Series, tiers_b: pd.Series) -> pd.DataFrame:
@@ -151,6 +160,21 @@ def filter_diff(document_a: dict, document_b: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kind", "rule", "status", "lift_a", "lift_b"])
 
 
+METRICS = ("roc_auc", "pr_auc", "brier", "lift_top_decile", "ltv_share_tiers_ab")
+ROUNDS, SEED = 2000, 0
+"""The bootstrap of `metric_deltas`: the resamples `paired_difference` draws by default, so the
+B - A intervals of the table are the ones a promotion is decided on."""
+
+
+@dataclass(frozen=True, eq=False)
+class HoldoutScores:
+    """Both models' scores on the accounts a comparison judges them on, with each account's
+    target and LTV (columns target, ltv, a, b): what the lift and calibration curves draw.
+    Compared by identity: it travels in a DataFrame's attrs, which pandas compares."""
+
+    frame: pd.DataFrame
+
+
 def metric_deltas(
     target: np.ndarray,
     ltv: np.ndarray,
@@ -158,27 +182,55 @@ def metric_deltas(
     scores_b: np.ndarray,
     top_share: float,
 ) -> pd.DataFrame:
-    """Both models on the same accounts, and B minus A; the ROC-AUC and lift differences come
-    with their 95% paired bootstrap interval (`attrs["paired"]` holds the ROC-AUC one)."""
-    rows = {}
-    for name, scores in (("model A", scores_a), ("model B", scores_b)):
-        scores = np.nan_to_num(np.asarray(scores, dtype=float))
-        rows[name] = {
+    """Both models on the same accounts, and B minus A. Every figure comes with its 95%
+    bootstrap interval (`<metric>_low`, `<metric>_high`): each model's from resampling the
+    accounts, the difference's from the same resamples, paired (`attrs["paired"]` holds the
+    ROC-AUC one); `attrs["scores"]` the scores themselves (`HoldoutScores`)."""
+    target = np.asarray(target, dtype=int)
+    ltv = np.asarray(ltv, dtype=float)
+    scores_a = np.nan_to_num(np.asarray(scores_a, dtype=float))
+    scores_b = np.nan_to_num(np.asarray(scores_b, dtype=float))
+    rows = {
+        name: {
             **classification_metrics(target, scores),
             "ltv_share_tiers_ab": ltv_captured(ltv, scores, top_share),
         }
+        for name, scores in (("model A", scores_a), ("model B", scores_b))
+    }
     table = pd.DataFrame(rows).T
     table.loc["B - A"] = table.loc["model B"] - table.loc["model A"]
-    table = table.rename_axis("model")
-    scores_a, scores_b = np.nan_to_num(scores_a), np.nan_to_num(scores_b)
+    table = table.rename_axis("model").join(_intervals(target, ltv, scores_a, scores_b, top_share))
     for metric in ("roc_auc", "lift_top_decile"):
-        paired = paired_difference(target, scores_a, scores_b, metric, incumbent_label="A")
+        paired = paired_difference(
+            target, scores_a, scores_b, metric, ROUNDS, SEED, incumbent_label="A"
+        )
         table.loc["B - A", [f"{metric}_low", f"{metric}_high"]] = [paired.low, paired.high]
         if metric == "roc_auc":
             table.attrs["paired"] = paired
     table.attrs["accounts"] = len(target)
-    table.attrs["ideal"] = int(np.asarray(target).sum())
+    table.attrs["ideal"] = int(target.sum())
+    table.attrs["scores"] = HoldoutScores(
+        pd.DataFrame({"target": target, "ltv": ltv, "a": scores_a, "b": scores_b})
+    )
     return table
+
+
+def _intervals(
+    target: np.ndarray, ltv: np.ndarray, a: np.ndarray, b: np.ndarray, top_share: float
+) -> pd.DataFrame:
+    """The 95% bootstrap interval of each metric for A, B and B - A, from one set of resamples
+    (NaN when the accounts hold only one class)."""
+    columns = [f"{m}_{end}" for m in METRICS for end in ("low", "high")]
+    index = pd.Index(["model A", "model B", "B - A"], name="model")
+    if len(np.unique(target)) < 2:
+        return pd.DataFrame(np.nan, index=index, columns=columns)
+    draws = resamples(len(target), ROUNDS, SEED)
+    drawn_a = drawn_metrics(target, a, draws, ltv, top_share)
+    drawn_b = drawn_metrics(target, b, draws, ltv, top_share)
+    rows = []
+    for drawn in (drawn_a, drawn_b, {m: drawn_b[m] - drawn_a[m] for m in METRICS}):
+        rows.append([end for m in METRICS for end in percentile_interval(drawn[m])])
+    return pd.DataFrame(rows, index=index, columns=columns)
 
 
 @dataclass(frozen=True)
@@ -200,6 +252,10 @@ class Comparison:
     holdout_accounts: int = 0
     sources: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    holdout: HoldoutScores | None = None
+    """Both models' scores on the accounts the metrics are measured on (the curves)."""
+    shap: ShapSummary | None = None
+    """B's SHAP summary on the compared accounts, when it was drawn (`with_shap`)."""
 
     @property
     def drifted(self) -> pd.DataFrame:
@@ -279,40 +335,17 @@ class Comparison:
         }
         return {name: table for name, table in parts.items() if table is not None}
 
-    def html(self) -> str:
-        def table(frame: pd.DataFrame | None, index: bool = False) -> str:
-            if frame is None:
-                return '<p class="muted">not available for these versions</p>'
-            if not len(frame):
-                return '<p class="muted">none</p>'
-            return frame.to_html(
-                index=index, border=0, na_rep="–", float_format=lambda v: f"{v:,.3f}"
-            )
+    @property
+    def change_shares(self) -> dict[str, float] | None:
+        """`source_shares` of the change sources, None without an earlier snapshot."""
+        return None if self.sources is None else source_shares(self.sources)
 
-        summary = "".join(f"<li>{html.escape(line)}</li>" for line in self.summary_lines())
-        sources = None
-        if self.sources is not None:
-            sources = pd.DataFrame([source_shares(self.sources)])
-        return f"""<!doctype html><html><head><meta charset="utf-8">
-<title>icpfit compare</title><style>body{{font-family:system-ui,sans-serif;margin:2em;
-max-width:1100px}}table{{border-collapse:collapse;margin:.5em 0}}td,th{{padding:2px 8px;
-border-bottom:1px solid #ddd;text-align:right}}.muted{{color:#666}}</style></head><body>
-<h1>{html.escape(self.label_a)} (A) → {html.escape(self.label_b)} (B)</h1><ul>{summary}</ul>
-<h2>Tier migration</h2>{table(self.migration, index=True)}
-<h2>Largest tier moves</h2>{table(self.moves.head(TOP_MOVES))}
-<h2>Where the change comes from</h2>
-<p class="muted">Model: B minus A on the earlier snapshot. Data: B on the newer snapshot minus
-B on the earlier one. Needs two snapshots of the accounts.</p>{table(sources)}
-<h2>Metrics on the accounts neither model trained on</h2>
-<p class="muted">The newer version's backtest accounts decided after the older version's training
-accounts; the newer version scores them with its out-of-fold models. B - A: _low/_high are the
-95% paired bootstrap interval of the difference.</p>
-{table(self.metrics, index=True)}
-<h2>Importance change</h2>{table(self.group_importance)}{table(self.importance)}
-<h2>ICP filter diff</h2>{table(self.icp_filter)}
-<h2>Input drift between the training populations (PSI; warning above {self.psi_threshold})</h2>
-{table(self.drift)}
-</body></html>"""
+    def html(self) -> str:
+        """compare.html: the page `train --report` writes too (`compare_page`)."""
+        from icpfit.training.compare_page import comparison_page  # it reads this module
+        from icpfit.training.report_page import render
+
+        return render(comparison_page(self))
 
 
 def compare_scored(
@@ -322,7 +355,11 @@ def compare_scored(
     scored_b: pd.DataFrame,
     **parts,
 ) -> Comparison:
-    """The comparison of two scorings of the same rows, with any of the optional parts."""
+    """The comparison of two scorings of the same rows, with any of the optional parts; the
+    curves' scores come with the metrics (`metric_deltas`)."""
+    metrics = parts.get("metrics")
+    if metrics is not None and "holdout" not in parts:
+        parts["holdout"] = metrics.attrs.get("scores")
     return Comparison(
         label_a=label_a,
         label_b=label_b,
@@ -335,3 +372,9 @@ def compare_scored(
         ),
         **parts,
     )
+
+
+def with_shap(comparison: Comparison, model: IcpFitModel, rows: pd.DataFrame) -> Comparison:
+    """`comparison` with B's SHAP summary on the compared accounts (`model` is B)."""
+    summary = registered_summary(model, rows, comparison.label_b, "compared accounts")
+    return replace(comparison, shap=summary)

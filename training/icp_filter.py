@@ -4,16 +4,26 @@ A shallow regression tree is fitted to the model's probabilities on the scored p
 leaf is a segment described by the conditions on its path. Segments whose ideal rate is well above
 the average are the ICP, those well below the anti-ICP. It is also the rules-only baseline: it
 scores an account with its segment's mean model probability.
+
+The words and the SQL state the same thresholds (issue 17): a numeric split is shown as
+`x < m` / `x ≥ m` with the roundest m that sends every training account where the tree sends it
+(a year split at 2015.5 reads `≥ 2,016` in both). The SQL is a WHERE clause over `icp_accounts`,
+a view `filter_document` writes too; both are built in `icp_filter_sql`, which also states what
+the view computes and where SQLite's dialect differs from the pipeline.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_FLOOR, Decimal, localcontext
 
 import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeRegressor
 
+from icpfit.config import IcpConfig
 from icpfit.features.frame import FeatureSpec
 
 MIN_LEVEL_SHARE = 0.02
@@ -25,7 +35,7 @@ class Condition:
     column: str
     """The encoded column: a numeric feature, a flag, or 'feature=level'."""
     op: str
-    """'<=' (left of the split) or '>'."""
+    """Flags and levels: '<=' (not) or '>' (is). Numbers: '<' or '>=' the threshold."""
     threshold: float
     includes_missing: bool
 
@@ -67,6 +77,10 @@ class IcpFilter:
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.tree_.predict(self._encode(X))
 
+    def leaves(self, X: pd.DataFrame) -> np.ndarray:
+        """The segment (leaf id) of each account."""
+        return self.tree_.apply(self._encode(X))
+
     def _encode(self, X: pd.DataFrame) -> pd.DataFrame:
         numeric = [s.name for s in self.specs if s.kind != "categorical"]
         parts = {c: X[c].astype(float) for c in numeric}
@@ -86,8 +100,9 @@ class IcpFilter:
         labelled = target.notna().to_numpy()
         y = target.to_numpy(dtype=float, na_value=np.nan)
         base_rate, total_ideal = np.nanmean(y), np.nansum(y)
+        numeric = {s.name for s in self.specs if s.kind in ("numeric", "count")}
         segments = []
-        for leaf, path in _paths(self.tree_, self.columns_).items():
+        for leaf, path in _paths(self.tree_, encoded, numeric).items():
             inside = leaves == leaf
             known = inside & labelled
             rate = float(np.nanmean(y[known])) if known.any() else float("nan")
@@ -115,9 +130,11 @@ def _frequent_levels(values: pd.Series) -> list[str]:
     return [str(level) for level, share in shares.items() if share >= MIN_LEVEL_SHARE]
 
 
-def _paths(tree: DecisionTreeRegressor, columns: list[str]) -> dict[int, tuple[Condition, ...]]:
-    """Leaf id -> the conditions on its path from the root."""
-    t = tree.tree_
+def _paths(
+    tree: DecisionTreeRegressor, encoded: pd.DataFrame, numeric: set[str]
+) -> dict[int, tuple[Condition, ...]]:
+    """Leaf id -> the conditions on its path from the root; numeric splits at a round cut."""
+    t, columns = tree.tree_, list(encoded.columns)
     missing_left = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=bool))
     paths: dict[int, tuple[Condition, ...]] = {}
     stack: list[tuple[int, tuple[Condition, ...]]] = [(0, ())]
@@ -128,95 +145,132 @@ def _paths(tree: DecisionTreeRegressor, columns: list[str]) -> dict[int, tuple[C
             continue
         column, threshold = columns[t.feature[node]], float(t.threshold[node])
         left_missing = bool(missing_left[node])
+        ops, cut = ("<=", ">"), threshold
+        if column in numeric:
+            ops, cut = ("<", ">="), round_cut(encoded[column].to_numpy(dtype=float), threshold)
+        stack.append((t.children_left[node], (*path, Condition(column, ops[0], cut, left_missing))))
         stack.append(
-            (t.children_left[node], (*path, Condition(column, "<=", threshold, left_missing)))
-        )
-        stack.append(
-            (t.children_right[node], (*path, Condition(column, ">", threshold, not left_missing)))
+            (t.children_right[node], (*path, Condition(column, ops[1], cut, not left_missing)))
         )
     return paths
 
 
+def round_cut(values: np.ndarray, threshold: float) -> float:
+    """The roundest m with `x < m` exactly for the training values the tree sends left.
+
+    The tree compares values as 32-bit floats with a midpoint threshold (2015.5); any m above
+    the largest value sent left and at most the smallest sent right splits them the same way,
+    and reads the same in words and SQL: 2016 for years, 500 rather than 497.5."""
+    known = values[~np.isnan(values)]
+    left = known.astype(np.float32) <= threshold
+    return _roundest(float(known[left].max()), float(known[~left].min()))
+
+
+def _roundest(low: float, high: float) -> float:
+    """The number with the fewest significant digits in (low, high]."""
+    magnitude = max(abs(low), abs(high))
+    with localcontext() as context:
+        context.prec = 60
+        step = Decimal(10) ** (math.floor(math.log10(magnitude)) + 1)
+        for _ in range(20):
+            cut = float((Decimal(low) / step).to_integral_value(ROUND_FLOOR) * step + step)
+            if low < cut <= high:
+                return cut
+            step /= 10
+    return high
+
+
 def _without_implied(path: tuple[Condition, ...]) -> tuple[Condition, ...]:
-    """'industry is Fintech' makes an earlier 'industry is not Software' on the path redundant."""
-    chosen = {c.column.split("=", 1)[0] for c in path if "=" in c.column and c.op == ">"}
-    return tuple(
-        c
+    """'industry is Fintech' makes an earlier 'industry is not Software' on the path redundant
+    (unless only the latter leaves unknown industries out)."""
+    chosen = {
+        c.column.split("=", 1)[0]: c.includes_missing
         for c in path
-        if not ("=" in c.column and c.op == "<=" and c.column.split("=", 1)[0] in chosen)
-    )
+        if "=" in c.column and c.op == ">"
+    }
+
+    def implied(c: Condition) -> bool:
+        name = c.column.split("=", 1)[0]
+        return (
+            "=" in c.column
+            and c.op == "<="
+            and name in chosen
+            and (c.includes_missing or not chosen[name])
+        )
+
+    return tuple(c for c in path if not implied(c))
 
 
-# The filter in words, as YAML-ready data and as a SQL WHERE clause.
-def _number(value: float) -> str:
-    return f"{value:,.4g}"
+# The filter in words and in SQL: the same clauses, numeric ones merged per column.
+@dataclass(frozen=True)
+class Bounds:
+    """The numeric conditions of a path on one column: low ≤ column < high."""
+
+    column: str
+    low: float | None
+    high: float | None
+    includes_missing: bool
 
 
-def condition_text(condition: Condition, specs: dict[str, FeatureSpec]) -> str:
+def clauses(segment: Segment) -> list[Condition | Bounds]:
+    """Level and flag conditions as they are; numeric ones as one `Bounds` per column."""
+    numeric: dict[str, list[Condition]] = {}
+    for c in segment.conditions:
+        if c.op in ("<", ">="):
+            numeric.setdefault(c.column, []).append(c)
+    merged = [
+        Bounds(
+            column,
+            max((c.threshold for c in conditions if c.op == ">="), default=None),
+            min((c.threshold for c in conditions if c.op == "<"), default=None),
+            all(c.includes_missing for c in conditions),
+        )
+        for column, conditions in numeric.items()
+    ]
+    return [*(c for c in segment.conditions if c.column not in numeric), *merged]
+
+
+def number_text(value: float, thousands: bool = True) -> str:
+    """All the digits of a cut, never an exponent: '2,016', '0.0001', '12.5'."""
+    exact = Decimal(repr(float(value))).normalize()
+    return format(exact, ",f" if thousands else "f")
+
+
+def condition_text(condition: Condition | Bounds, specs: dict[str, FeatureSpec]) -> str:
     unknown = " (or unknown)" if condition.includes_missing else ""
+    if isinstance(condition, Bounds):
+        low, high = condition.low, condition.high
+        if low is not None and high is not None:
+            text = f"{number_text(low)} ≤ {condition.column} < {number_text(high)}"
+        elif low is not None:
+            text = f"{condition.column} ≥ {number_text(low)}"
+        else:
+            text = f"{condition.column} < {number_text(high)}"
+        return text + unknown
     above = condition.op == ">"
     if "=" in condition.column:
         name, level = condition.column.split("=", 1)
         return f"{name} {'is' if above else 'is not'} {level}{unknown}"
-    spec = specs[condition.column]
-    if spec.kind == "flag":
-        return f"{'uses' if above else 'does not use'} {spec.source}{unknown}"
-    return f"{condition.column} {'>' if above else '≤'} {_number(condition.threshold)}{unknown}"
+    source = specs[condition.column].source
+    return f"{'uses' if above else 'does not use'} {source}{unknown}"
 
 
 def segment_text(segment: Segment, specs: dict[str, FeatureSpec]) -> str:
-    """The path's conditions, numeric bounds on one column merged: '120 < employees ≤ 900'."""
-    bounds: dict[str, list[Condition]] = {}
-    for c in segment.conditions:
-        if "=" not in c.column and specs[c.column].kind != "flag":
-            bounds.setdefault(c.column, []).append(c)
-    parts = [condition_text(c, specs) for c in segment.conditions if c.column not in bounds]
-    for column, conditions in bounds.items():
-        low = max((c.threshold for c in conditions if c.op == ">"), default=None)
-        high = min((c.threshold for c in conditions if c.op == "<="), default=None)
-        unknown = " (or unknown)" if all(c.includes_missing for c in conditions) else ""
-        if low is not None and high is not None:
-            parts.append(f"{_number(low)} < {column} ≤ {_number(high)}{unknown}")
-        else:
-            op, value = (">", low) if low is not None else ("≤", high)
-            parts.append(f"{column} {op} {_number(value)}{unknown}")
-    return " AND ".join(parts) or "all accounts"
+    """The path's conditions, numeric bounds on one column merged: '120 ≤ employees < 900'."""
+    return " AND ".join(condition_text(c, specs) for c in clauses(segment)) or "all accounts"
 
 
-def condition_sql(condition: Condition, specs: dict[str, FeatureSpec], tech_column: str) -> str:
-    above = condition.op == ">"
-    if "=" in condition.column:
-        name, level = condition.column.split("=", 1)
-        quoted = level.replace("'", "''")
-        expression, column = f"{name} {'=' if above else '<>'} '{quoted}'", name
-    elif specs[condition.column].kind == "flag":
-        source = specs[condition.column].source.replace("'", "''")
-        expression = f"{tech_column} {'' if above else 'NOT '}LIKE '%{source}%'"
-        column = tech_column
-    else:
-        column = (
-            specs[condition.column].source
-            if specs[condition.column].kind == "numeric"
-            else condition.column
-        )
-        expression = f"{column} {'>' if above else '<='} {condition.threshold:.6g}"
-    return f"({expression} OR {column} IS NULL)" if condition.includes_missing else expression
+def filter_document(
+    icp: IcpFilter, config: IcpConfig | None = None, as_of: date | None = None
+) -> dict:
+    """YAML-ready: each ICP and anti-ICP segment with its rule, coverage, ideal share and lift;
+    under `sql` their WHERE clauses over the view `icp_accounts`, the view over the export as
+    `config` names its columns (`view`), and a runnable query per kind (`query`)."""
+    # imported here: icp_filter_sql imports this module's segments and clauses
+    from icpfit.training.icp_filter_sql import ExportLayout, filter_sql
 
-
-def where_clause(
-    segments: list[Segment], specs: dict[str, FeatureSpec], tech_column: str = "tech_stack"
-) -> str:
-    """SQL WHERE for the union of segments; technology flags read a delimited tech column."""
-    clauses = [
-        " AND ".join(condition_sql(c, specs, tech_column) for c in s.conditions) or "TRUE"
-        for s in segments
-    ]
-    return "\n   OR ".join(f"({c})" for c in clauses) if clauses else "FALSE"
-
-
-def filter_document(icp: IcpFilter, tech_column: str = "tech_stack") -> dict:
-    """YAML-ready: each ICP and anti-ICP segment with its rule, coverage, ideal share and lift."""
     specs = {s.name: s for s in icp.specs}
+    layout = ExportLayout.of(config, as_of)
 
     def entry(segment: Segment) -> dict:
         return {
@@ -228,13 +282,9 @@ def filter_document(icp: IcpFilter, tech_column: str = "tech_stack") -> dict:
             "mean_fit_probability": round(segment.mean_score, 4),
         }
 
-    icp_segments = [s for s in icp.segments_ if s.kind == "icp"]
-    anti = [s for s in icp.segments_ if s.kind == "anti_icp"]
+    kinds = {kind: [s for s in icp.segments_ if s.kind == kind] for kind in ("icp", "anti_icp")}
     return {
-        "icp": [entry(s) for s in icp_segments],
-        "anti_icp": [entry(s) for s in anti],
-        "sql": {
-            "icp": where_clause(icp_segments, specs, tech_column),
-            "anti_icp": where_clause(anti, specs, tech_column),
-        },
+        "icp": [entry(s) for s in kinds["icp"]],
+        "anti_icp": [entry(s) for s in kinds["anti_icp"]],
+        "sql": filter_sql(icp, layout),
     }

@@ -1,35 +1,62 @@
-"""The run report: one self-contained HTML page with its plots embedded (DESIGN §7)."""
+"""The run report: one self-contained page per retrain (DESIGN §7), the same kind of page as
+compare.html (`compare_page`): the promotion decision and its rule, the champion and this run
+side by side, what moved; then how this run was judged and what drives it."""
 
 from __future__ import annotations
 
-import base64
-import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from icpfit.config import IcpConfig
-from icpfit.features.labels import cohort_counts
 from icpfit.features.pipeline import LabelledExport
 from icpfit.training import plots
+from icpfit.training.compare import Comparison
+from icpfit.training.compare_page import (
+    drift_section,
+    filter_section,
+    importance_section,
+    migration_section,
+    shap_section,
+    side_by_side,
+    summary_section,
+    version_curves,
+)
 from icpfit.training.fit import TrainingRun
-from icpfit.training.global_shap import contributions, global_importance, group_importance
+from icpfit.training.global_shap import (
+    ShapSummary,
+    contributions,
+    every_nth,
+    global_importance,
+    group_importance,
+    shap_summary,
+)
 from icpfit.training.icp_filter import filter_document
-from icpfit.training.metrics import figure_with_interval
+from icpfit.training.promotion import Decision, PromotionRule
+from icpfit.training.report_page import Page, Plot, Section, Table, render, table
+from icpfit.training.run_details import run_details
+from icpfit.training.timing import TimingRun
+from icpfit.training.timing_report import timing_section
 
-SHAP_SAMPLE = 2000
 TOP_FEATURES = 12
 DEPENDENCE_PLOTS = 3
+IMPORTANCE_ROWS = 20
 
-STYLE = """
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
-h1{font-size:1.6em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;
-margin-top:2em}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 8px;
-text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
-pre{background:#f7f7f7;padding:.8em;overflow-x:auto}img{max-width:100%}.row{display:flex;gap:1em;
-flex-wrap:wrap}.muted{color:#666}
-"""
+
+@dataclass(frozen=True)
+class RunParts:
+    """Everything the page shows that is known before the run is judged."""
+
+    heading: str
+    intro: tuple[str, ...]
+    drift: pd.DataFrame | None
+    psi_threshold: float
+    shap: ShapSummary
+    backtest_plots: tuple[Plot, ...]
+    dependence: tuple[Plot, ...]
+    importance: tuple[Table, ...]
+    icp_filter: Section
+    details: tuple[Section, ...]
 
 
 @dataclass(frozen=True)
@@ -38,19 +65,25 @@ class RunReport:
     images: dict[str, bytes]
     importance: pd.DataFrame
     icp_filter: dict
+    parts: RunParts | None = None
+    """To draw the page again once the run is judged (`decided`)."""
 
-
-def _table(frame: pd.DataFrame, digits: int = 3) -> str:
-    return frame.to_html(
-        float_format=lambda v: f"{v:,.{digits}f}", border=0, na_rep="–", escape=True
-    )
-
-
-def _image(png: bytes, alt: str) -> str:
-    return (
-        f'<img alt="{html.escape(alt)}" src="data:image/png;base64,'
-        f'{base64.b64encode(png).decode()}">'
-    )
+    def decided(
+        self,
+        decision: Decision,
+        comparison: Comparison | None = None,
+        timing: TimingRun | None = None,
+        no_timing: str | None = None,
+    ) -> RunReport:
+        """The report with the promotion decision, the comparison with the champion it was
+        decided on (None for a first version) and the timing model's section (or why there is
+        none); the champion-and-run curves join the images."""
+        labels = (comparison.label_a, comparison.label_b) if comparison else ("", "")
+        curves = version_curves(comparison.holdout, labels) if comparison else ()
+        page = run_page(self.parts, decision, comparison, curves, timing, no_timing)
+        names = ("champion_gains.png", "champion_calibration.png")
+        images = {**self.images, **{n: p.png for n, p in zip(names, curves, strict=False)}}
+        return replace(self, html=render(page), images=images)
 
 
 def build_report(
@@ -60,134 +93,195 @@ def build_report(
     quarter: str,
     drift: pd.DataFrame | None = None,
 ) -> RunReport:
-    """`drift`: PSI per feature from the previous champion's training population to this one."""
+    """`drift`: PSI per feature from the previous champion's training population to this one.
+    The page says no decision yet; `RunReport.decided` adds it."""
     labelled = run.rows
-    sample = labelled[:: max(1, len(labelled) // SHAP_SAMPLE)]
-    X = run.model.features(prepared.features.frame.loc[sample])
+    X = run.model.features(prepared.features.frame.loc[every_nth(labelled)])
     shap = contributions(run.model, X)
     importance = global_importance(
         run.model, prepared.features.frame.loc[labelled], prepared.features.specs
     )
     top = importance["feature"].head(TOP_FEATURES).tolist()
+    model = f"this run's model ({quarter})"
+    summary = shap_summary(shap, X, top, model, "training accounts", len(labelled))
     images = {
-        "shap_summary.png": plots.shap_beeswarm(shap, X, top),
+        "shap_summary.png": summary.png,
         "calibration.png": plots.calibration(run.scores),
         "gains.png": plots.gains(run.scores),
     }
     for feature in top[:DEPENDENCE_PLOTS]:
         images[f"dependence_{feature}.png"] = plots.dependence(shap, X, feature)
-    tech_column = config.tech_stack.column if config.tech_stack else "tech_stack"
-    document = filter_document(run.icp_filter, tech_column)
+    document = filter_document(run.icp_filter, config, prepared.as_of)
     top_share = config.tiers.A + config.tiers.B
-    page = _page(run, prepared, quarter, importance, document, images, top_share)
-    page = page.replace("</body>", _drift_section(drift, config.drift.psi_threshold) + "</body>")
-    return RunReport(page, images, importance, document)
-
-
-def _drift_section(drift: pd.DataFrame | None, threshold: float) -> str:
-    if drift is None:
-        return (
-            "<h2>Input drift</h2><p class=muted>No previous champion with a logged training "
-            "population to compare with.</p>"
-        )
-    flagged = drift[drift["psi"] > threshold]
-    warning = (
-        f"<p><b>{len(flagged)} feature(s) moved beyond PSI {threshold}</b> since the previous "
-        f"champion's training population: {html.escape(', '.join(flagged['feature']))}. Check "
-        "whether the market or the data capture changed before trusting reasons on them.</p>"
-        if len(flagged)
-        else f"<p>No feature moved beyond PSI {threshold} since the previous champion.</p>"
+    parts = RunParts(
+        heading=f"icpfit run {quarter} · as of {prepared.as_of.isoformat()}",
+        intro=(_intro(run),),
+        drift=drift,
+        psi_threshold=config.drift.psi_threshold,
+        shap=summary,
+        backtest_plots=_backtest_plots(run, images),
+        dependence=tuple(
+            Plot(png, f"dependence of {name.removeprefix('dependence_').removesuffix('.png')}")
+            for name, png in images.items()
+            if name.startswith("dependence_")
+        ),
+        importance=_importance_tables(importance, len(labelled)),
+        icp_filter=_filter_parts(document, len(labelled)),
+        details=run_details(run, prepared, top_share),
     )
-    return f"<h2>Input drift since the previous champion</h2>{warning}{_table(drift.head(20))}"
+    report = RunReport("", images, importance, document, parts)
+    return replace(report, html=render(run_page(parts, None, None)))
 
 
-SCORER_NAMES = {
-    "model": "model",
-    "rules": "ICP rules",
-    "logistic": "logistic regression",
-    "single_column": "best single column",
-}
-
-
-def holdout_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Each scorer's backtest figures (the mean over folds) with their 95% bootstrap interval,
-    and how many accounts and ideal ones the folds hold."""
-    columns = {
-        "ROC-AUC [95% CI]": "roc_auc",
-        "PR-AUC [95% CI]": "pr_auc",
-        "Brier [95% CI]": "brier",
-        "lift@10% [95% CI]": "lift_top_decile",
-        "LTV in A+B [95% CI]": "ltv_share_tiers_ab",
-    }
-    table = pd.DataFrame(
-        {
-            title: [figure_with_interval(row, name) for _, row in metrics.iterrows()]
-            for title, name in columns.items()
-        },
-        index=metrics.index,
-    )
-    return table.assign(
-        accounts=metrics["accounts"].astype(int), ideal=metrics["ideal"].astype(int)
+def _intro(run: TrainingRun) -> str:
+    return (
+        f"Ideal = retained, top LTV share and expanded over the outcome window. The registered "
+        f"model is trained on all {len(run.rows):,} labelled accounts decided up to "
+        f"{run.trained_through.date()}; it is judged by a rolling-origin backtest: each fold's "
+        "model learns only from accounts decided before the fold and is scored on the fold's "
+        "accounts."
     )
 
 
-def _page(
-    run: TrainingRun,
-    prepared: LabelledExport,
-    quarter: str,
-    importance: pd.DataFrame,
-    document: dict,
-    images: dict[str, bytes],
-    top_share: float,
-) -> str:
-    counts = pd.DataFrame([cohort_counts(prepared.labels)], index=["accounts"])
-    backtest = run.backtest
-    per_fold = backtest.per_fold.loc["model", ["accounts", "ideal", "roc_auc", "lift_top_decile"]]
-    by_scorer = backtest.per_fold["roc_auc"].unstack("scorer")[list(SCORER_NAMES)]
-    by_scorer = by_scorer.rename(columns=SCORER_NAMES).add_prefix("ROC-AUC ")
-    folds = per_fold.join(by_scorer.drop(columns="ROC-AUC model"))
-    search = backtest.search.set_index("recipe")
-    notes = "".join(f"<p><b>{html.escape(n)}</b></p>" for n in backtest.notes)
-    thresholds = pd.DataFrame([run.thresholds], index=["lowest fit_probability"])
-    segments = run.segments.set_index(["by", "segment"]) if len(run.segments) else pd.DataFrame()
+def _backtest_plots(run: TrainingRun, images: dict[str, bytes]) -> tuple[Plot, ...]:
+    where = f"on the backtest folds' {len(run.scores):,} accounts, each scored out of fold"
+    return (
+        Plot(images["gains.png"], "gain chart", f"Lift of the model and the baselines {where}."),
+        Plot(images["calibration.png"], "calibration", f"Calibration of the model {where}."),
+    )
+
+
+def _importance_tables(importance: pd.DataFrame, accounts: int) -> tuple[Table, ...]:
+    groups = group_importance(importance).rename("mean |SHAP|").reset_index()
+    where = f"over the {accounts:,} training accounts"
+    return (
+        table(groups, "run-groups", f"Mean |SHAP| per group {where}."),
+        table(
+            importance.head(IMPORTANCE_ROWS).rename(columns={"mean_abs_shap": "mean |SHAP|"}),
+            "run-features",
+            f"The {IMPORTANCE_ROWS} features with the largest mean |SHAP| {where}.",
+        ),
+    )
+
+
+def _filter_parts(document: dict, accounts: int) -> Section:
+    """This run's ICP filter: its rules (a table) and its SQL (code)."""
     rules = pd.DataFrame(
-        document["icp"] + document["anti_icp"],
-        index=["ICP"] * len(document["icp"]) + ["anti-ICP"] * len(document["anti_icp"]),
+        [
+            {"kind": kind, **entry}
+            for kind, key in (("ICP", "icp"), ("anti-ICP", "anti_icp"))
+            for entry in document[key]
+        ]
+    ).rename(columns=lambda name: name.replace("_", " "))
+    caption = (
+        f"This run's rules, a surrogate tree on the model's scores over its {accounts:,} "
+        "training accounts: coverage = share of them in the segment, lift = the segment's ideal "
+        "rate over the overall one."
     )
-    dependence = "".join(
-        _image(png, name) for name, png in images.items() if name.startswith("dependence_")
+    where = document["sql"]
+    sql = f"-- ICP\nWHERE {where['icp']}\n\n-- anti-ICP\nWHERE {where['anti_icp']}"
+    tables = (table(rules, "rules", caption),) if len(rules) else ()
+    return Section(
+        "icp-filter",
+        "ICP filter",
+        absent="" if len(rules) else "No segment stands out from the rest.",
+        tables=tables,
+        code=sql,
     )
-    return f"""<!doctype html><html><head><meta charset="utf-8">
-<title>icpfit {html.escape(quarter)}</title><style>{STYLE}</style></head><body>
-<h1>icpfit run {html.escape(quarter)} · as of {prepared.as_of.isoformat()}</h1>
-<p class="muted">Ideal = retained, top LTV share and expanded over the outcome window. The
-registered model is trained on all {len(run.rows):,} labelled accounts decided up to
-{run.trained_through.date()}; it is judged by a rolling-origin backtest: each fold's model
-learns only from accounts decided before the fold and is scored on the fold's accounts.</p>
-<h2>Cohorts</h2>{_table(counts, 0)}
-<h2>Backtest: model against the baselines (mean over {len(backtest.folds)} folds)</h2>
-{notes}{_table(holdout_table(run.metrics).rename(index=SCORER_NAMES))}
-<p class="muted">[95% CI]: a bootstrap of each fold's accounts; a gap between scorers smaller
-than the interval may be noise. ICP rules = the ICP filter below; logistic regression on the
-same features; best single column = {html.escape(backtest.single_column)} alone, the one
-attribute that ranks best. LTV in A+B = share of the fold's LTV in the
-top {top_share:.0%} by each scorer (tiers A and B as the config sizes them).</p>
-<h2>Each fold</h2>{_table(folds)}
-<h2>Recipe (chosen by the backtest's mean ROC-AUC)</h2>
-<p>{html.escape(run.recipe.describe())}; {run.model.best_iteration_} trees (the folds' median),
-calibrated on the folds' out-of-fold scores.</p>{_table(search)}
-<h2>Per segment (model)</h2>{_table(segments) if len(segments) else "<p>too few rows</p>"}
-<div class="row"><div><h2>Calibration</h2>{_image(images["calibration.png"], "calibration")}
-</div><div><h2>Lift</h2>{_image(images["gains.png"], "gain chart")}</div></div>
-<h2>What drives the fit (global SHAP)</h2>
-{_table(group_importance(importance).to_frame("mean |SHAP|"))}
-{_image(images["shap_summary.png"], "SHAP summary")}<div class="row">{dependence}</div>
-{_table(importance.head(20).set_index("feature"))}
-<h2>The ICP filter</h2>{_table(rules, 3) if len(rules) else "<p>no segment stands out</p>"}
-<pre>-- ICP
-WHERE {html.escape(document["sql"]["icp"])}
 
--- anti-ICP
-WHERE {html.escape(document["sql"]["anti_icp"])}</pre>
-<h2>Tier thresholds</h2>{_table(thresholds, 4)}
-</body></html>"""
+
+NO_CURVES = (
+    "No accounts with both ideal and other customers that neither the champion nor this run "
+    "trained on: no curves of the two; the backtest's follow."
+)
+
+
+def decision_section(decision: Decision | None) -> Section:
+    """The alias this version gets, why, with the numbers, and the written rule."""
+    if decision is None:
+        return Section(
+            "decision",
+            "Decision",
+            absent="Drawn before the version was judged: no promotion decision on this page.",
+        )
+    if decision.alias == "champion":
+        lead, tone = "This version becomes the champion.", "good"
+        if decision.forced:
+            lead = "This version becomes the champion: forced by --promote force."
+    else:
+        lead, tone = "This version is registered as challenger, not champion.", "warn"
+    why = decision.reason[:1].upper() + decision.reason[1:]
+    return Section(
+        "decision",
+        "Decision",
+        lead=lead,
+        tone=tone,
+        notes=(f"{why}.", f"The written promotion rule: {PromotionRule().describe()}."),
+    )
+
+
+def run_page(
+    parts: RunParts,
+    decision: Decision | None,
+    comparison: Comparison | None,
+    curves: tuple[Plot, ...] = (),
+    timing: TimingRun | None = None,
+    no_timing: str | None = None,
+) -> Page:
+    """The run's page: what the comparison with the champion shows, then the run itself."""
+    c = comparison
+    first = "No champion yet: this is the first version"
+    drift = drift_section(
+        parts.drift,
+        parts.psi_threshold,
+        "since the previous champion's training population",
+        "No previous champion with a logged training population to compare with.",
+    )
+    shared = (
+        decision_section(decision),
+        side_by_side(
+            c,
+            "The champion's run logged no holdout: no metrics to set side by side.",
+            "The champion and this run side by side",
+        )
+        if c
+        else Section(
+            "side-by-side",
+            "The champion and this run side by side",
+            absent=f"{first}, judged against the best baseline on the backtest folds (below).",
+        ),
+        Section(
+            "curves",
+            "Lift and calibration",
+            notes=(NO_CURVES,) if c and not curves else (),
+            plots=curves + parts.backtest_plots,
+        ),
+        migration_section(c, "The champion is not older than this run: no earlier snapshot.")
+        if c
+        else Section("migration", "Tier migration", absent=f"{first}: no tiers to move from."),
+        drift,
+        importance_section(c)
+        if c
+        else Section("importance", "Importance shift", absent=f"{first}: nothing to shift from."),
+        filter_section(c, parts.icp_filter.tables, parts.icp_filter.code)
+        if c
+        else replace(parts.icp_filter, notes=(f"{first}: no earlier filter to diff with.",)),
+        shap_section(parts.shap, "", parts.importance),
+        Section("dependence", "Dependence of the top features", plots=parts.dependence),
+    )
+    timed = ()
+    if timing is not None:
+        timed = (timing_section(timing),)
+    elif no_timing:
+        timed = (Section("timing", "Timing", absent=f"No timing model: {no_timing}"),)
+    return Page(
+        title=parts.heading,
+        heading=parts.heading,
+        intro=parts.intro,
+        sections=(
+            *((summary_section(c, "Comparison with the champion at a glance"),) if c else ()),
+            *shared,
+            *parts.details,
+            *timed,
+        ),
+    )

@@ -2,7 +2,8 @@
 
 Rows are monthly snapshots (features/snapshots.py) of every account that was not a customer and
 had no open opportunity; the label is a new opportunity within the horizon. Features: for each
-trigger type, days since the last one and counts in recent windows, and the account's fit
+trigger type, days since the last one and counts in recent windows; for each level type
+(`timing.levels`), its latest reading and the change over LEVEL_LAG_DAYS; and the account's fit
 probability as of the snapshot (the fit model scored on what was known that day).
 
 It is judged like the fit model, forward in time: the newest `holdout_months` labelled months
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from icpfit.config import TimingSettings
-from icpfit.features.snapshots import Snapshots
+from icpfit.features.snapshots import LEVEL_LAG_DAYS, Snapshots
 from icpfit.training.promotion import Decision, Mode
 from icpfit.training.timing_backtest import (  # noqa: F401 (the timing model's one import point)
     SCORERS,
@@ -150,6 +151,8 @@ class TimingRun:
     """The newest snapshot date it learned from (its horizon ended by the as-of date)."""
     example: pd.DataFrame
     """A few input rows, for the logged model's signature and example."""
+    levels: tuple[str, ...] = ()
+    level_lag_days: int = LEVEL_LAG_DAYS
 
     def bundle(self, fit_model: dict[str, str], as_of: str) -> dict:
         """Plain data saved beside the booster: what the queue needs to build the features."""
@@ -158,6 +161,8 @@ class TimingRun:
             "features": self.model.features,
             "triggers": list(self.triggers),
             "windows_days": list(self.settings.windows_days),
+            "levels": list(self.levels),
+            "level_lag_days": self.level_lag_days,
             "horizon_days": self.settings.horizon_days,
             "rounds": self.model.rounds,
             "fit_model": fit_model,
@@ -199,7 +204,7 @@ def train_timing_model(
     """Learn on rows `learn` and judge on rows `held` of `holdout_frame` (its fit feature from
     the fit model as of the holdout's start), then grow the same number of trees on every
     labelled snapshot of `frame` (fit feature from this run's fit model)."""
-    features = feature_names(frame.triggers, settings.windows_days)
+    features = feature_names(frame.triggers, settings.windows_days, frame.levels, frame.lag_days)
     judged = fit_timing(holdout_frame.rows(learn), features, seed)
     holdout = holdout_frame.rows(held)
     backtest = queue_backtest(
@@ -219,6 +224,8 @@ def train_timing_model(
         positives=int(snaps.label.sum()),
         trained_through=snaps.dates[snaps.date.max()],
         example=every.features.head(3).reset_index(drop=True),
+        levels=frame.levels,
+        level_lag_days=frame.lag_days,
     )
 
 

@@ -3,10 +3,9 @@ intervals and the sizes they come from."""
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 
+from icpfit.training.report_page import Section, Table, table
 from icpfit.training.timing import SCORERS, TimingRun
 
 
@@ -30,7 +29,7 @@ def timing_lines(timing: TimingRun) -> list[str]:
     return lines
 
 
-def _rates_table(timing: TimingRun) -> str:
+def _rates_table(timing: TimingRun) -> Table:
     rates = timing.backtest.rates
     gains = timing.backtest.gains.set_index("against")
     rows = []
@@ -44,16 +43,16 @@ def _rates_table(timing: TimingRun) -> str:
         rows.append(
             {
                 "ranking": SCORERS[row.ranking],
-                "worked": f"{row.worked:,}",
-                "opportunities": f"{row.opportunities:,}",
+                "worked": row.worked,
+                "opportunities": row.opportunities,
                 "per 100 worked [95% CI]": f"{row.per_100:.1f} [{row.low:.1f}, {row.high:.1f}]",
                 "vs priority [95% CI]": gain,
             }
         )
-    return pd.DataFrame(rows).to_html(index=False, border=0, escape=True)
+    return table(pd.DataFrame(rows), "timing-rates", "Each ranking's top accounts, worked monthly.")
 
 
-def _auc_table(timing: TimingRun) -> str:
+def _auc_table(timing: TimingRun) -> Table:
     auc = timing.backtest.auc.assign(
         ranking=lambda f: f["ranking"].map(SCORERS),
         **{
@@ -63,11 +62,12 @@ def _auc_table(timing: TimingRun) -> str:
             ]
         },
     )
-    return auc[["ranking", "ROC-AUC [95% CI]"]].to_html(index=False, border=0, escape=True)
+    caption = "ROC-AUC on every held-out snapshot (Hanley-McNeil interval)."
+    return table(auc[["ranking", "ROC-AUC [95% CI]"]], "timing-auc", caption)
 
 
-def timing_section(timing: TimingRun) -> str:
-    """HTML for the run report (every value escaped)."""
+def timing_section(timing: TimingRun) -> Section:
+    """The timing model's section of the run report."""
     backtest = timing.backtest
     importance = pd.DataFrame(
         {
@@ -75,7 +75,7 @@ def timing_section(timing: TimingRun) -> str:
             "gain": timing.model.booster.feature_importance("gain"),
         }
     ).sort_values("gain", ascending=False)
-    importance["share"] = (importance["gain"] / importance["gain"].sum()).map("{:.1%}".format)
+    importance["share"] = importance["gain"] / importance["gain"].sum()
     intro = (
         f"Monthly snapshots of every account that was not a customer and had no open "
         f"opportunity; in market = a new opportunity within {timing.settings.horizon_days} days. "
@@ -83,16 +83,20 @@ def timing_section(timing: TimingRun) -> str:
         f"before them; each month the top {backtest.capacity:,} accounts of each ranking are "
         f"worked. Intervals resample accounts. Triggers: {', '.join(timing.triggers)}."
     )
-    return (
-        "<h2>Timing: who to call this month</h2>"
-        f"<p>{html.escape(intro)}</p>"
-        f"<p><b>{html.escape(backtest.headline())}</b></p>"
-        + _rates_table(timing)
-        + "<p class='muted'>ROC-AUC on every held-out snapshot (Hanley-McNeil interval):</p>"
-        + _auc_table(timing)
-        + "<p class='muted'>What the timing model uses (share of split gain):</p>"
-        + importance[["feature", "share"]].to_html(index=False, border=0, escape=True)
-        + f"<p class='muted'>{html.escape(' '.join(timing_lines(timing)[:1]))} Trained on "
-        f"{timing.snapshots:,} snapshots through {timing.trained_through:%Y-%m-%d}, "
-        f"{timing.model.rounds} trees.</p>"
+    trained = (
+        f"{timing_lines(timing)[0]} Trained on {timing.snapshots:,} snapshots through "
+        f"{timing.trained_through:%Y-%m-%d}, {timing.model.rounds} trees."
+    )
+    uses = table(
+        importance[["feature", "share"]],
+        "timing-features",
+        "What the timing model uses (share of split gain).",
+        formats={"share": "{:.1%}"},
+    )
+    return Section(
+        "timing",
+        "Timing: who to call this month",
+        lead=backtest.headline(),
+        notes=(intro, trained),
+        tables=(_rates_table(timing), _auc_table(timing), uses),
     )

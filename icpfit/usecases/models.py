@@ -19,7 +19,7 @@ from icpfit.registry import (
 from icpfit.serving.batch import read_batches
 from icpfit.serving.pyfunc import IcpFitModel
 from icpfit.training.comparable import ComparableModel, compare_models
-from icpfit.training.compare import Comparison
+from icpfit.training.compare import Comparison, with_shap
 from icpfit.usecases.files import (
     check_input_families,
     check_input_file,
@@ -68,22 +68,26 @@ class ComparisonReport:
     """The folder with compare.html and the CSV tables, if one was asked for."""
 
 
-def promote(model_name: str, version: str) -> Promotion:
-    """Make `version` the champion; the version it replaces is recorded for rollback."""
+def promote(model_name: str, version: str, reason: str = "") -> Promotion:
+    """Make `version` the champion; the version it replaces is recorded for rollback, who did
+    it and `reason` are tagged."""
     try:
-        previous = promote_version(model_name, str(version))
+        previous = promote_version(model_name, str(version), reason)
     except MlflowException as exc:
         raise InputError(f"cannot promote {model_name} v{version}: {exc.message}") from None
-    return Promotion(model_name, str(version), previous, tuple(pair_champions(model_name, version)))
+    paired = tuple(pair_champions(model_name, version, reason))
+    return Promotion(model_name, str(version), previous, paired)
 
 
-def rollback(model_name: str) -> Rollback:
-    """Move champion back to the version the current champion replaced."""
+def rollback(model_name: str, reason: str = "") -> Rollback:
+    """Move champion back to the version the current champion replaced; who did it and
+    `reason` are tagged."""
     try:
-        current, previous = rollback_champion(model_name)
+        current, previous = rollback_champion(model_name, reason)
     except MlflowException as exc:
         raise InputError(f"cannot roll back {model_name}: {exc.message}") from None
-    return Rollback(model_name, current, previous, tuple(pair_champions(model_name, previous)))
+    paired = tuple(pair_champions(model_name, previous, reason))
+    return Rollback(model_name, current, previous, paired)
 
 
 def compare(
@@ -110,6 +114,7 @@ def compare(
         comparison = compare_models(a, b, rows, before, psi_threshold)
     except (ValueError, KeyError) as exc:
         raise InputError(f"{input_path.name}: {exc}") from None
+    comparison = with_shap(comparison, b.model, rows)
     if output is not None:
         write_report(comparison, output, inputs)
     return ComparisonReport(comparison, output)

@@ -31,7 +31,7 @@ from icpfit.training.comparable import (
     holdout_metrics,
     training_population,
 )
-from icpfit.training.compare import Comparison
+from icpfit.training.compare import Comparison, with_shap
 from icpfit.training.fit import TrainingRun, train_icp_model
 from icpfit.training.promotion import (
     Decision,
@@ -42,7 +42,6 @@ from icpfit.training.promotion import (
 )
 from icpfit.training.run_report import RunReport, build_report
 from icpfit.training.timing import timing_decision
-from icpfit.training.timing_report import timing_section
 from icpfit.usecases.timing import TimingOutcome, timing_for
 
 
@@ -129,9 +128,6 @@ def judge_and_register(
     drift = drift_against(champion, population, prepared.features.specs)
     step("Drawing the report…")
     report = build_report(run, prepared, config, quarter, drift)
-    if timing.run is not None:
-        section = timing_section(timing.run)
-        report = replace(report, html=report.html.replace("</body>", section + "</body>"))
     candidate = candidate_model(run, prepared, config, report, quarter, population)
     comparison, decision = (
         None,
@@ -140,6 +136,7 @@ def judge_and_register(
     if champion is not None:
         step(f"Comparing with {champion.label} on this run's holdout and the prospects…")
         comparison, decision = judge(champion, candidate, raw, prepared, config, promote)
+    report = report.decided(decision, comparison, timing.run, timing.skipped)
     timed = None
     if timing.run is not None:
         timed = (timing.run, timing_decision(decision, timing.run.backtest, promote))
@@ -229,4 +226,4 @@ def judge(
     comparison = compare_models(
         champion, candidate, rows, rows_before, config.drift.psi_threshold, metrics
     )
-    return comparison, decision
+    return with_shap(comparison, candidate.model, rows), decision

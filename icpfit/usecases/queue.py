@@ -17,6 +17,8 @@ from icpfit.io import ExportError, InputError, read_export, write_table, write_t
 from icpfit.registry import LoadedModel, ModelNotFound
 from icpfit.serving.queue import (
     QUEUE_COLUMNS,
+    bundle_levels,
+    expected_ltv,
     queue_exclusions,
     rank_queue,
     timing_inputs,
@@ -55,15 +57,19 @@ def build_queue(
     timing_uri: str | None = None,
     html: Path | None = None,
     step: Callable[[str], object] = lambda message: None,
+    by_value: bool = False,
 ) -> Queue:
     """Score every account's fit and timing as of `as_of` and write the top `capacity` (per
-    owner with `owners`) to `output`, with `html` as a page a rep can read."""
+    owner with `owners`) to `output`, with `html` as a page a rep can read. `by_value`:
+    priority is also multiplied by the expected lifetime value of the account's fit tier."""
     owner_of = check_queue_request(config, output, capacity, owners, html)
     step("Reading the export…")
     raw, export = read_checked_export(config, as_of)
     as_of = as_of or latest_date(export)
     fit = fit_model_at(fit_uri or f"models:/{config.registry.model_name}@champion")
     timing = timing_model_at(timing_uri or f"models:/{config.timing.model_name}@champion")
+    if by_value:
+        check_tier_value(fit)
     step(f"Scoring fit of {len(raw['accounts'].frame):,} accounts as of {as_of}…")
     fit_rows = _fit_rows(config, raw["accounts"].frame, fit, export, as_of)
     scored = _fit_scores(fit, fit_rows, reasons=0)
@@ -73,11 +79,14 @@ def build_queue(
     frame = _candidates(scored.reindex(candidates), timing, export, as_of, owner_of)
     unscored = frame["priority"].isna()
     excluded[frame.index[unscored]] = "timing not scored (a blank or non-numeric input)"
+    if by_value:
+        frame["expected_ltv"] = expected_ltv(frame["fit_tier"], fit.model.bundle["tier_value"])
+        frame["priority"] = frame["priority"] * frame["expected_ltv"]
     ranked = rank_queue(frame[~unscored], capacity, per_owner=owners is not None)
     rows = _queue_rows(ranked, fit, timing, fit_rows, export, config, as_of)
     write_table(rows, output)
     if html is not None:
-        write_text(queue_page(rows, as_of, capacity, owners is not None), html)
+        write_text(queue_page(rows, as_of, capacity, owners is not None, by_value), html)
     counts = excluded[excluded.ne("")].value_counts()
     return Queue(
         output,
@@ -134,12 +143,15 @@ def _queue_rows(
     """The chosen accounts with their fit reasons (computed for them only), why now in words
     and both model versions, in the queue's columns."""
     reasons = _fit_scores(fit, fit_rows.loc[ranked["account_id"]], reasons=3)
+    levels, lag = bundle_levels(timing.model.bundle)
     words = why_now(
         export.signals,
         pd.Index(ranked["account_id"]),
         timing.model.bundle["triggers"],
         pd.Timestamp(as_of),
         config.features.labels,
+        levels=levels,
+        lag_days=lag,
     )
     rows = ranked.assign(
         **{c: reasons[c].to_numpy() for c in ("reason_1", "reason_2", "reason_3")},
@@ -164,6 +176,18 @@ def timing_model_at(uri: str) -> LoadedModel:
     if getattr(loaded.model, "bundle", {}).get("kind") != "icp-timing":
         raise InputError(f"{uri} is not a timing model (`icpfit train` registers icp-timing)")
     return loaded
+
+
+def check_tier_value(fit: LoadedModel) -> None:
+    """--value ltv needs the fit model's lifetime value by tier, which versions registered
+    before icpfit recorded it lack."""
+    table = fit.model.bundle.get("tier_value") or {}
+    if table.get("all", {}).get("mean_ltv") is None:
+        raise InputError(
+            f"{fit.label} has no lifetime value by tier (it was registered before icpfit "
+            "recorded it, or its backtest held no customers): retrain (icpfit train), or run "
+            "the queue without --value"
+        )
 
 
 def fit_model_at(uri: str) -> LoadedModel:

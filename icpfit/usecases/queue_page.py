@@ -25,13 +25,16 @@ th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: 
 </style></head><body>
 <h1>Who to call today</h1>
 <p class="meta">As of {{ as_of }} &middot; top {{ capacity }}{{ " per owner" if per_owner else "" }}
-&middot; ranked by priority = P(ideal fit) &times; P(new opportunity within the horizon),
+&middot; ranked by priority = P(ideal fit) &times; P(new opportunity within the horizon)
+{%- if by_value %} &times; the expected lifetime value of the account's fit tier{% endif %},
 "in market" being the second
 &middot; models {{ fit_model }} and {{ timing_model }}</p>
 {% for owner, rows in groups %}
 {% if per_owner %}<h2>{{ owner }}</h2>{% endif %}
 <table><thead><tr><th class="num">#</th><th>Account</th><th>Fit</th><th>Why now</th>
-<th>Why a fit</th><th class="num">In market</th><th class="num">Priority</th></tr></thead><tbody>
+<th>Why a fit</th><th class="num">In market</th>
+{%- if by_value %}<th class="num">Expected LTV</th>{% endif %}
+<th class="num">Priority</th></tr></thead><tbody>
 {% for row in rows %}<tr>
 <td class="num">{{ row.rank }}</td><td>{{ row.account_id }}</td>
 <td><span class="tier">{{ row.fit_tier }}</span> ({{ row.fit_score }})</td>
@@ -39,7 +42,9 @@ th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: 
 <td class="fit">{% for reason in row.reasons %}{{ reason }}
 {%- if not loop.last %}<br>{% endif %}{% endfor %}</td>
 <td class="num">{{ "%.0f%%"|format(100 * row.timing_score) }}</td>
-<td class="num">{{ "%.3f"|format(row.priority) }}</td>
+{%- if by_value %}<td class="num">{{ "{:,.0f}".format(row.expected_ltv) }}</td>{% endif %}
+<td class="num">{{ "{:,.1f}".format(row.priority) if by_value
+  else "%.3f"|format(row.priority) }}</td>
 </tr>{% endfor %}
 </tbody></table>
 {% endfor %}
@@ -49,7 +54,9 @@ th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: 
 )
 
 
-def queue_page(rows: pd.DataFrame, as_of: date, capacity: int, per_owner: bool) -> str:
+def queue_page(
+    rows: pd.DataFrame, as_of: date, capacity: int, per_owner: bool, by_value: bool = False
+) -> str:
     """The queue's rows as HTML: one table, or one per owner; every value escaped."""
     records = [
         {
@@ -70,6 +77,7 @@ def queue_page(rows: pd.DataFrame, as_of: date, capacity: int, per_owner: bool) 
         as_of=as_of.isoformat(),
         capacity=capacity,
         per_owner=per_owner,
+        by_value=by_value,
         groups=groups,
         fit_model=first.get("fit_model_version", ""),
         timing_model=first.get("timing_model_version", ""),

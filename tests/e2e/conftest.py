@@ -37,7 +37,7 @@ class Registry:
     """The working folder: data/ (the export), reports/, mlflow.db and mlruns/."""
     uri: str
     first: str
-    """What `icpfit train` printed for v1 (as of 2026-06-30)."""
+    """What `icpfit train` printed for v1 (as of 2026-06-30), stdout and stderr."""
     second: str
     """What `icpfit train --promote never --report reports/2026Q3.html` printed for v2."""
 
@@ -131,7 +131,7 @@ def registry(tmp_path_factory) -> Registry:
             )
     finally:
         mlflow.set_tracking_uri(None)
-    return Registry(root, f"sqlite:///{root / 'mlflow.db'}", first.stdout, second.stdout)
+    return Registry(root, f"sqlite:///{root / 'mlflow.db'}", first.output, second.output)
 
 
 @pytest.fixture

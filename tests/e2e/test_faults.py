@@ -251,8 +251,8 @@ def test_f_a_tampered_model_file_is_refused_by_name(trained: Store, tmp_path: Pa
     champion = client.get_model_version_by_alias(MODEL, "champion")
     model_id = champion.source.removeprefix("models:/")
     location = client.get_logged_model(model_id).artifact_location
-    pickled = Path(location.removeprefix("file://")) / "python_model.pkl"
-    original = pickled.read_bytes()
+    module = Path(location.removeprefix("file://")) / "code/icpfit/serving/scoring.py"
+    original = module.read_bytes()
     accounts = pd.read_csv(trained.data / "accounts.csv", dtype=str).head(200)
     accounts.to_csv(tmp_path / "few.csv", index=False)
     store = trained
@@ -262,13 +262,14 @@ def test_f_a_tampered_model_file_is_refused_by_name(trained: Store, tmp_path: Pa
         *("--signals", str(trained.data / "signals.csv"), "--as-of", AS_OF),
     )
     try:
-        pickled.write_bytes(original + b"\n# appended: the unpickler stops before this\n")
+        module.write_bytes(original + b"\nraise SystemExit('code someone slipped in ran')\n")
         code, stderr = store.run("tampered", *score)
         assert code != 0 and not (tmp_path / "s.csv").exists()
         assert f"icp-fit v{champion.version}: refusing to load it" in stderr
-        assert "python_model.pkl changed" in stderr and "Traceback" not in stderr
+        assert "code/icpfit/serving/scoring.py changed" in stderr and "Traceback" not in stderr
+        assert "slipped in" not in stderr, "the check comes before any of the model's code runs"
     finally:
-        pickled.write_bytes(original)
+        module.write_bytes(original)
     code, stderr = store.run("restored", *score)
     assert code == 0, stderr
     assert len(pd.read_csv(tmp_path / "s.csv")) == 200

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 
+import mlflow
 import pandas as pd
 import pytest
 
-from icpfit.serving.queue import NO_TRIGGER, QUEUE_COLUMNS, WHY_NOW_DAYS
+from icpfit.serving.queue import MIN_TIER_CUSTOMERS, NO_TRIGGER, QUEUE_COLUMNS, WHY_NOW_DAYS
 from tests.e2e.cli import invoke
 
 TIMING = "icp-timing"
@@ -82,7 +83,7 @@ def queue(shared, tmp_path):
 
 def test_queue_lists_the_top_accounts_not_yet_customers_with_why_now(shared, queue):
     result, rows, folder = queue
-    assert list(rows.columns) == [c for c in QUEUE_COLUMNS if c != "owner"]
+    assert list(rows.columns) == [c for c in QUEUE_COLUMNS if c not in ("owner", "expected_ltv")]
     assert len(rows) == 40 and rows["rank"].tolist() == list(range(1, 41))
     assert rows["priority"].is_monotonic_decreasing
     assert (rows["fit_model_version"] == "icp-fit/1").all()  # the champions
@@ -189,3 +190,25 @@ def test_an_owners_file_with_blank_ids_is_refused_before_any_scoring(shared, tmp
     )  # fmt: skip
     assert "owners.csv: 2 rows without an account_id" in result.output
     assert "Scoring" not in result.output and not (tmp_path / "q.csv").exists()
+
+
+def test_by_value_multiplies_priority_by_the_expected_ltv_of_the_fit_tier(shared, tmp_path):
+    out = tmp_path / "valued.csv"
+    args = ("queue", "--config", shared.config, "--capacity", "30", "--output", out)
+    result = invoke(*args, "--value", "ltv")
+    rows = pd.read_csv(out, dtype={"account_id": str})
+    model = mlflow.pyfunc.load_model("models:/icp-fit@champion").unwrap_python_model()
+    value = model.bundle["tier_value"]
+    # the generator's ideal customers are its most valuable: tier A is worth more than D
+    assert value["A"]["mean_ltv"] > value["D"]["mean_ltv"] and value["all"]["customers"] > 0
+    assert len(rows) == 30 and rows["expected_ltv"].notna().all()
+    overall = value["all"]["mean_ltv"]
+    for row in rows.itertuples():
+        n, mean = value[row.fit_tier]["customers"], value[row.fit_tier]["mean_ltv"] or 0.0
+        shrunk = (n * mean + MIN_TIER_CUSTOMERS * overall) / (n + MIN_TIER_CUSTOMERS)
+        assert row.expected_ltv == pytest.approx(shrunk)
+    assert rows["priority"].is_monotonic_decreasing and list(rows["rank"]) == list(range(1, 31))
+    assert rows["priority"].max() > 1, "priority is now in money, not a probability"
+    assert "expected lifetime value" in result.output
+    refused = invoke(*args, "--value", "revenue", code=2)
+    assert "the one value is 'ltv'" in refused.output

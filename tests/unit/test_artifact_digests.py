@@ -4,12 +4,14 @@ downloaded copy against them (icpfit.digests)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
 from icpfit.digests import (
     GENERATED,
+    MANIFEST_TAG,
     TAG_PREFIX,
     digest_problems,
     digest_tags,
@@ -57,8 +59,23 @@ def test_only_mlflows_file_at_the_top_is_ignored(model_dir: Path):
 def test_tags_round_trip_and_other_tags_are_ignored(model_dir: Path):
     digests = file_digests(model_dir)
     tags = digest_tags(digests)
-    assert tags[f"{TAG_PREFIX}artifacts/bundle.json"] == digests["artifacts/bundle.json"]
+    assert list(tags) == [MANIFEST_TAG], "one registry call, however many files"
+    assert (
+        json.loads(tags[MANIFEST_TAG])["artifacts/bundle.json"] == digests["artifacts/bundle.json"]
+    )
     assert digests_from_tags({**tags, "quarter": "2026Q3", "decision": "champion"}) == digests
+    # a version registered with one tag per file still reads
+    per_file = {f"{TAG_PREFIX}{path}": digest for path, digest in digests.items()}
+    assert digests_from_tags({**per_file, "quarter": "2026Q3"}) == digests
+
+
+def test_compiled_caches_are_not_the_versions_files(model_dir: Path):
+    cache = model_dir / "code" / "icpfit" / "__pycache__"
+    cache.mkdir(parents=True)
+    (cache / "scoring.cpython-311.pyc").write_bytes(b"cache")
+    (model_dir / "code" / "icpfit" / "scoring.py").write_text("x = 1\n")
+    assert not any("__pycache__" in path for path in file_digests(model_dir))
+    assert "code/icpfit/scoring.py" in file_digests(model_dir)
 
 
 def test_a_version_without_digests_has_none():
@@ -104,3 +121,15 @@ def test_every_kind_of_change_at_once_changed_first():
         ["new.txt", "was"],
         ["gone.txt", "is"],
     ]
+
+
+def test_a_verified_copy_loses_its_compiled_caches(model_dir: Path):
+    from icpfit.registry_load import without_caches
+
+    planted = model_dir / "code" / "icpfit" / "__pycache__"
+    planted.mkdir(parents=True)
+    (planted / "scoring.cpython-311.pyc").write_bytes(b"not the verified source")
+    (model_dir / "__pycache__").mkdir()
+    before = file_digests(model_dir)
+    assert without_caches(model_dir) == model_dir
+    assert not list(model_dir.rglob("__pycache__")) and file_digests(model_dir) == before

@@ -178,3 +178,35 @@ def test_summary_names_the_versions_the_moves_and_the_drifted_features():
     assert "Tier A: 1 under A, 2 under B, 1 in both" in text
     assert set(comparison.tables()) == {"tier_migration.csv", "tier_moves.csv", "feature_drift.csv"}
     assert "<h2>Tier migration</h2>" in comparison.html()
+
+
+def test_metric_deltas_give_every_figure_an_interval_and_keep_the_scores_for_the_curves():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    ltv = rng.gamma(2.0, 10.0, 300) * y
+    a, b = y * 0.3 + rng.random(300), y * 0.6 + rng.random(300)
+    table = metric_deltas(y, ltv, a, b, top_share=0.3)
+    for metric in ("roc_auc", "pr_auc", "brier", "lift_top_decile", "ltv_share_tiers_ab"):
+        for row in ("model A", "model B", "B - A"):
+            low, value, high = table.loc[row, [f"{metric}_low", metric, f"{metric}_high"]]
+            assert low <= value <= high, (metric, row)
+    paired = table.attrs["paired"]  # the evidence a promotion is decided on
+    assert table.loc["B - A", ["roc_auc_low", "roc_auc_high"]].tolist() == [paired.low, paired.high]
+    curves = compare_scored("v1", "v2", scored(["A"], [1]), scored(["A"], [1]), metrics=table)
+    np.testing.assert_array_equal(curves.holdout.frame["b"], b)
+
+
+def test_the_compare_page_names_only_drifted_features_and_says_what_it_lacks():
+    a = scored(["A", "B", "C", "D"], [90, 80, 50, 10])
+    b = scored(["A", "A", "D", "D"], [91, 92, 20, 11])
+    drift = pd.DataFrame(
+        {"feature": ["employees", "industry"], "psi": [0.6, 0.01], "group": ["g", "g"]}
+    )
+    page = compare_scored("v1", "v2 <b>", a, b, drift=drift, psi_threshold=0.25).html()
+    assert page.startswith("<!doctype html>") and "v2 &lt;b&gt;" in page and "<b>" not in page
+    drifted = page[page.index('<section id="drift">') :].split("</section>")[0]
+    assert "1 of 2 features moved beyond PSI 0.25" in drifted and "employees" in drifted
+    assert "industry" not in drifted
+    assert "No promotion decision: compare only compares." in page
+    assert "no metrics to compare" in page and "no ICP filter" in page
+    assert "not available" not in page and "http" not in page

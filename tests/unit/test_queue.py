@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from icpfit.serving.queue import NO_TRIGGER, event_text, queue_exclusions, rank_queue, why_now
+from icpfit.serving.queue import (
+    NO_TRIGGER,
+    event_text,
+    queue_exclusions,
+    rank_queue,
+    why_now,
+)
 from icpfit.usecases.queue_page import queue_page
 
 AS_OF = pd.Timestamp("2026-09-30")
@@ -100,3 +106,22 @@ def test_queue_page_escapes_every_value():
     page = queue_page(rows, AS_OF.date(), 10, per_owner=False)
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "&lt;b&gt;today" in page and "Software &amp; co" in page
+
+
+def test_expected_ltv_is_the_tiers_mean_shrunk_toward_all_customers():
+    from icpfit.serving.queue import expected_ltv
+
+    table = {
+        "A": {"mean_ltv": 9000.0, "customers": 390},
+        "B": {"mean_ltv": 4000.0, "customers": 10},
+        "C": {"mean_ltv": 50.0, "customers": 0},
+        "D": {"mean_ltv": None, "customers": 0},
+        "all": {"mean_ltv": 2500.0, "customers": 400},
+    }
+    tiers = pd.Series(["A", "B", "C", "D", "X"], index=list("vwxyz"))
+    values = expected_ltv(tiers, table)
+    assert values["v"] == (390 * 9000 + 10 * 2500) / 400  # mostly its own mean
+    assert values["w"] == (4000 + 2500) / 2  # ten customers: halfway
+    assert values["x"] == values["y"] == 2500.0  # no customers: the overall mean
+    assert pd.isna(values["z"]), "a disqualified account has no expected value"
+    assert expected_ltv(tiers, None).isna().all()

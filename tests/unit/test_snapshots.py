@@ -8,6 +8,7 @@ import pytest
 
 from icpfit.features.snapshots import (
     RECENCY_CAP,
+    level_features,
     month_ends,
     signal_features,
     timing_snapshots,
@@ -154,3 +155,73 @@ def test_any_type_but_existing_business_counts_as_coming_in_market(kind):
 def test_an_open_deal_without_a_created_date_blocks_its_account_from_the_start():
     opportunities = _opportunities([("c", None, None, "open")])
     assert _table(_snapshots(opportunities, {}))["c"] == []
+
+
+def _days(*dates: str) -> np.ndarray:
+    return pd.to_datetime(list(dates)).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def test_level_features_read_the_latest_value_and_its_change_over_90_days():
+    signals = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "a", "a", "b", "a"],
+            "date": pd.to_datetime(
+                [
+                    "2026-01-01",
+                    "2026-02-15",
+                    "2026-02-15",  # two readings on one day: the largest counts
+                    "2026-04-01",  # no value: not a reading
+                    "2026-04-20",
+                    "2026-03-01",
+                    "2026-03-01",
+                ]
+            ),
+            "signal_type": ["web_visits"] * 6 + ["hiring"],
+            "value": [100.0, 150.0, 170.0, None, 90.0, 40.0, 5.0],
+        }
+    )
+    account = np.array([0, 0, 0, 0, 1, 2])
+    day = _days("2026-01-01", "2026-03-31", "2026-04-01", "2026-05-31", "2026-03-01", "2026-03-01")
+    features = level_features(signals, pd.Index(["a", "b", "c"]), account, day, ("web_visits",))
+    assert list(features.columns) == ["web_visits_latest", "web_visits_change_90d"]
+    # a reading on the snapshot day counts; one after it does not exist for it
+    assert features["web_visits_latest"].tolist() == [100.0, 170.0, 170.0, 90.0, 40.0, 0.0]
+    # Apr 1 - 90 days = Jan 1: that reading is the one to compare with; none yet counts as 0
+    assert features["web_visits_change_90d"].tolist() == [100.0, 170.0, 70.0, -80.0, 40.0, 0.0]
+    assert (features.dtypes == np.float32).all()
+
+
+def test_level_features_without_a_value_column_are_zero():
+    signals = pd.DataFrame(
+        {"account_id": ["a"], "date": pd.to_datetime(["2026-01-01"]), "signal_type": ["visits"]}
+    )
+    features = level_features(
+        signals, pd.Index(["a"]), np.array([0]), _days("2026-02-01"), ("visits",)
+    )
+    assert features.to_numpy().tolist() == [[0.0, 0.0]]
+
+
+def test_timing_frame_appends_the_level_features_in_the_order_feature_names_lists():
+    from icpfit.training.timing_frame import feature_names, timing_frame
+
+    signals = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b", "c"],
+            "date": pd.to_datetime(["2026-01-20", "2026-04-10", "2026-02-01", "2026-03-03"]),
+            "signal_type": ["web_visits", "web_visits", "web_visits", "funding"],
+            "value": [300.0, 1200.0, 50.0, 2e6],
+        }
+    )
+    snaps = _snapshots(_opportunities([]), {})
+    fit_at = np.full((4, len(DATES)), 0.5)
+    frame = timing_frame(snaps, signals, ("funding",), (30,), fit_at, levels=("web_visits",))
+    assert list(frame.features.columns) == feature_names(("funding",), (30,), ("web_visits",))
+    levels = level_features(signals, snaps.accounts, snaps.account, snaps.day, ("web_visits",))
+    pd.testing.assert_frame_equal(frame.features[levels.columns], levels)
+    at_april = frame.features[(snaps.account == 0) & (snaps.date == 3)]
+    assert at_april[["web_visits_latest", "web_visits_change_90d"]].values.tolist() == [
+        [1200.0, 900.0]  # Apr 30 - 90 days = Jan 30: the Jan 20 reading
+    ]
+    assert frame.rows(snaps.date == 0).levels == ("web_visits",)
+    plain = timing_frame(snaps, signals, ("funding",), (30,), fit_at)
+    assert list(plain.features.columns) == feature_names(("funding",), (30,))

@@ -97,3 +97,92 @@ def test_timing_follows_its_fit_version_unless_worse_than_fit_alone(fit, gain, m
     backtest = type(backtest)(**{**backtest.__dict__, "gains": gains})
     decision = timing_decision(Decision(fit, "fit's reason"), backtest, mode)
     assert decision.alias == alias and said in decision.reason
+
+
+LEVEL_SIGNALS = pd.DataFrame(
+    {
+        "account_id": ["A0", "A1", "A1", "A2"],
+        "date": pd.to_datetime(["2026-01-10", "2026-01-05", "2026-02-20", "2026-02-01"]),
+        "signal_type": ["hiring_surge", "hiring_surge", "hiring_surge", "funding_round"],
+        "value": [4.0, 3.0, 14.0, None],
+    }
+)
+
+
+def test_feature_names_add_each_levels_latest_and_change_before_the_fit_probability():
+    from icpfit.training.timing import feature_names
+
+    assert feature_names(("funding",), (30,)) == [
+        "days_since_funding",
+        "funding_last_30d",
+        FIT_FEATURE,
+    ]
+    assert feature_names(("funding",), (30,), ("hiring_surge",), 90) == [
+        "days_since_funding",
+        "funding_last_30d",
+        "hiring_surge_latest",
+        "hiring_surge_change_90d",
+        FIT_FEATURE,
+    ]
+
+
+def test_levels_are_none_unless_configured_and_each_needs_numeric_values():
+    from icpfit.config import TimingSettings
+    from icpfit.training.timing import NoTimingData
+    from icpfit.training.timing_data import level_types
+
+    assert level_types(LEVEL_SIGNALS, TimingSettings()) == ()
+    assert level_types(LEVEL_SIGNALS, TimingSettings(levels=("hiring_surge",))) == ("hiring_surge",)
+    with pytest.raises(NoTimingData, match="timing.levels: funding_round, web_visits never"):
+        level_types(LEVEL_SIGNALS, TimingSettings(levels=("funding_round", "web_visits")))
+    with pytest.raises(ValueError, match="timing.levels: listed more than once: hiring_surge"):
+        TimingSettings(levels=("hiring_surge", "hiring_surge"))
+
+
+def test_a_timing_model_with_levels_learns_them_and_its_bundle_records_them():
+    from icpfit.config import TimingSettings
+    from icpfit.training.timing import split_months, timing_frame, train_timing_model
+
+    rng = np.random.default_rng(3)
+    n, dates = 600, pd.DatetimeIndex(pd.date_range("2025-07-31", periods=8, freq="ME"))
+    account, date = np.divmod(np.arange(n * len(dates)), len(dates))
+    snapshots = Snapshots(
+        pd.Index([f"A{i}" for i in range(n)]),
+        dates,
+        account,
+        date,
+        rng.random(len(account)) < 0.2,
+        date < 6,  # the newest two months' horizon is not over
+    )
+    signals = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in rng.integers(0, n, 3000)],
+            "date": pd.Timestamp("2025-03-01") + pd.to_timedelta(rng.integers(0, 300, 3000), "D"),
+            "signal_type": rng.choice(["hiring_surge", "exec_hire"], 3000),
+            "value": rng.integers(1, 20, 3000).astype(float),
+        }
+    )
+    settings = TimingSettings(
+        levels=("hiring_surge",),
+        windows_days=(30,),
+        history_months=8,
+        holdout_months=2,
+        horizon_days=30,
+        capacity=50,
+    )
+    fit_at = rng.random((n, len(dates)))
+    frame = timing_frame(
+        snapshots, signals, ("exec_hire",), (30,), fit_at, levels=("hiring_surge",)
+    )
+    learn, held = split_months(snapshots, settings)
+    run = train_timing_model(frame, frame, learn, held, settings, seed=1)
+    assert run.model.features == [
+        "days_since_exec_hire",
+        "exec_hire_last_30d",
+        "hiring_surge_latest",
+        "hiring_surge_change_90d",
+        FIT_FEATURE,
+    ]
+    bundle = run.bundle({"name": "icp-fit", "version": "1"}, "2026-02-28")
+    assert bundle["levels"] == ["hiring_surge"] and bundle["level_lag_days"] == 90
+    assert bundle["features"] == run.model.features
