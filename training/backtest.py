@@ -28,8 +28,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from icpfit.features.frame import FeatureSpec
@@ -521,7 +521,13 @@ class BestSingleColumn:
 
 
 def _auc(y: pd.Series | np.ndarray, scores: np.ndarray | pd.Series) -> float:
+    """ROC-AUC by the rank-sum (Mann-Whitney) formula, ties at half: sklearn's number without
+    its input checks, which cost 5 ms a call where the single-column baseline makes a
+    thousand calls per train."""
     y = np.asarray(y, dtype=int)
-    if len(np.unique(y)) < 2:
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    if positives == 0 or negatives == 0:
         return float("nan")
-    return float(roc_auc_score(y, np.asarray(scores, dtype=float)))
+    ranks = rankdata(np.asarray(scores, dtype=float))
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.metrics import roc_auc_score
 
 from icpfit.training.metrics import (
@@ -49,3 +50,15 @@ def test_one_class_gives_no_interval_and_the_figure_reads_with_its_interval():
     )
     assert figure_with_interval(row, "roc_auc") == "0.864 [0.817, 0.901]"
     assert figure_with_interval(row, "brier") == "0.100"
+
+
+def test_the_backtests_rank_auc_is_sklearns_ties_included():
+    from icpfit.training.backtest import _auc
+
+    rng = np.random.default_rng(5)
+    for n in (7, 60, 500):
+        y = rng.integers(0, 2, n)
+        y[:2] = [0, 1]
+        scores = rng.integers(0, 6, n).astype(float)  # many ties
+        assert _auc(y, scores) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+    assert np.isnan(_auc(np.ones(5), np.arange(5.0)))
