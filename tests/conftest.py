@@ -13,6 +13,26 @@ from icpfit.features.problems import RawTable
 
 AS_OF = date(2026, 9, 30)
 
+SLOW_FIRST = (
+    "test_faults_kill.py",
+    "test_notebooks.py",
+    "test_faults.py",
+    "test_small_export.py",
+    "test_mlflow_server.py",
+    "test_bad_scoring_inputs.py",
+    "test_compare.py",
+    "test_tier_shares.py",
+    "test_team_server.py",
+    "test_spark.py",
+)
+"""The longest test files, started first: `make test` runs each file whole on one of two
+workers, so a long file started last would leave the other worker idle at the end."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order kept
+
 
 def make_config(**sections) -> IcpConfig:
     base = {
