@@ -51,7 +51,7 @@ system: ## Install the Debian packages the tests drive (chromium, postgresql) if
 TEST_WORKERS ?= 2
 
 test: setup system ## Run the whole test suite (installs chromium and postgresql if missing)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: setup ## ruff format --check and ruff check
 	$(BIN)/ruff format --check .

@@ -15,18 +15,20 @@ AS_OF = date(2026, 9, 30)
 
 SLOW_FIRST = (
     "test_faults_kill.py",
-    "test_notebooks.py",
     "test_faults.py",
-    "test_small_export.py",
     "test_mlflow_server.py",
+    "test_small_export.py",
+    "test_notebooks.py",
     "test_bad_scoring_inputs.py",
     "test_compare.py",
     "test_tier_shares.py",
     "test_team_server.py",
     "test_spark.py",
 )
-"""The longest test files, started first: `make test` runs each file whole on one of two
-workers, so a long file started last would leave the other worker idle at the end."""
+"""The longest test files, started first. `make test` runs each file whole on one of two
+workers (`--dist loadfile --no-loadscope-reorder`, which keeps this order): each worker starts
+with two files, the 1st and 3rd or the 2nd and 4th, so the two longest are paired with shorter
+ones, and neither worker is left with a long file at the end."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
