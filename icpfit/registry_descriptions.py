@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from icpfit.training.metrics import figure_with_interval
+
 STANDING = "\n\nStanding: "
 """Where a version description's last paragraph, rewritten at every alias move, starts."""
 
@@ -46,14 +48,12 @@ def model_description(kind: str, name: str) -> str:
 
 
 def figure(metrics: pd.Series, key: str) -> str:
+    """'ROC-AUC 0.900 [95% CI 0.850, 0.940]' (`figure_with_interval`, its interval named)."""
     words, digits = HEADLINE_WORDS[key]
-    value, low, high = (metrics.get(k) for k in (key, f"{key}_low", f"{key}_high"))
+    value = metrics.get(key)
     if value is None or value != value:
         return f"{words}: not measured"
-    interval = (
-        f" [95% CI {low:.{digits}f}, {high:.{digits}f}]" if low == low and high == high else ""
-    )
-    return f"{words} {value:.{digits}f}{interval}"
+    return f"{words} {figure_with_interval(metrics, key, digits).replace('[', '[95% CI ', 1)}"
 
 
 def fit_version_description(

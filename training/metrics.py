@@ -120,6 +120,20 @@ def bootstrap_intervals(
     return {name: percentile_interval(drawn[name], level) for name in INTERVAL_METRICS}
 
 
+def rank_auc(y: np.ndarray | pd.Series, scores: np.ndarray | pd.Series) -> float:
+    """ROC-AUC of one sample by the rank-sum (Mann-Whitney) formula, ties at half, as
+    `_block_metrics` computes it per resample: scikit-learn's number without its input checks,
+    which cost 5 ms a call where a backtest makes a thousand calls per train. NaN with one
+    class only."""
+    y = np.asarray(y, dtype=int)
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = rankdata(np.asarray(scores, dtype=float))
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
 def figure_with_interval(row: pd.Series, metric: str, digits: int = 3) -> str:
     """'0.864 [0.817, 0.901]' when the row has the metric's interval, else the figure alone."""
     value = f"{row[metric]:.{digits}f}"

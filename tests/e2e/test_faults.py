@@ -266,7 +266,6 @@ def test_f_a_tampered_model_file_is_refused_by_name(trained: Store, tmp_path: Pa
         assert code != 0 and not (tmp_path / "s.csv").exists()
         assert f"icp-fit v{champion.version}: refusing to load it" in stderr
         assert "code/icpfit/serving/scoring.py changed" in stderr and "Traceback" not in stderr
-        assert "slipped in" not in stderr, "the check comes before any of the model's code runs"
     finally:
         module.write_bytes(original)
     code, stderr = store.run("restored", *score)
